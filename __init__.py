@@ -1,0 +1,65 @@
+"""writer-r1: better LLM writing with interpretable, fine-grained criteria.
+
+The public API is imported lazily so that `import writer_r1` stays light (no torch, no clients).
+
+Example:
+    >>> import writer_r1
+    >>> writer_r1.load_chat_model("fake").invoke("hello").content != ""
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # data model
+    "CriteriaSet": "writer_r1.core.criteria",
+    "Criterion": "writer_r1.core.criteria",
+    "Dimension": "writer_r1.core.criteria",
+    "Level": "writer_r1.core.criteria",
+    "ConstraintSpec": "writer_r1.core.criteria",
+    "Scorecard": "writer_r1.core.scorecard",
+    "CriterionScore": "writer_r1.core.scorecard",
+    "UnscoredCriterion": "writer_r1.core.scorecard",
+    "ConstraintResult": "writer_r1.core.scorecard",
+    # models
+    "load_chat_model": "writer_r1.core.models",
+    "invoke_structured": "writer_r1.core.structured",
+    "ainvoke_structured": "writer_r1.core.structured",
+    # agents and workflows
+    "Judge": "writer_r1.agents.judge",
+    "ConstraintExtractor": "writer_r1.agents.extractor",
+    "verify": "writer_r1.constraints",
+    "averify": "writer_r1.constraints",
+    "build_criteria": "writer_r1.graphs.criteria",
+    "abuild_criteria": "writer_r1.graphs.criteria",
+    "criteria_for": "writer_r1.memory.library",
+    "reflect": "writer_r1.graphs.reflection",
+    "areflect": "writer_r1.graphs.reflection",
+    "ReflectiveChatModel": "writer_r1.graphs.reflective_model",
+    "CriteriaLibrary": "writer_r1.memory.library",
+    "ExperienceMemory": "writer_r1.memory.experience",
+    "CriteriaReward": "writer_r1.rl.rewards",
+    "ConstraintReward": "writer_r1.rl.rewards",
+    "MixedReward": "writer_r1.rl.rewards",
+    "rlmr_rewards": "writer_r1.rl.rlmr",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'writer_r1' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""Agents: one role per module (coder, inducer, critic, judge, reflector, writer, extractor)."""

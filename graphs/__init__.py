@@ -1,0 +1,1 @@
+"""LangGraph state machines: the Grounded-Theory criteria graph and the MRPO reflection graph."""

@@ -1,0 +1,1 @@
+"""Memory: the criteria library and the experience memory, over a LangGraph store."""

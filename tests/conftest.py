@@ -1,0 +1,56 @@
+"""Shared fixtures: the loopback OpenAI-compatible server, scripted models, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("LANGSMITH_TRACING", "false")
+for _variable in ("WRITER_R1_MODEL", "WRITER_R1_BASE_URL", "WRITER_R1_API_KEY", "OPENAI_BASE_URL"):
+    os.environ.pop(_variable, None)
+
+from writer_r1.testing import FaultPlan, OpenAICompatServer  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """`../shared/data` beside the checkout; tests that need it skip when it is absent (a user's clone)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def loopback() -> Iterator[OpenAICompatServer]:
+    """A loopback OpenAI-compatible server answering like the `fake` model, no latency."""
+    with OpenAICompatServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_loopback() -> Iterator:
+    """Factory for loopback servers with custom latency, capacity, faults or responder."""
+    servers: list[OpenAICompatServer] = []
+
+    def factory(**kwargs) -> OpenAICompatServer:
+        server = OpenAICompatServer(**kwargs).start()
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+__all__ = ["FaultPlan", "REPO_ROOT", "SHARED_DATA"]
