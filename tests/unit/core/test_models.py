@@ -1,0 +1,131 @@
+"""Spec resolution, the fake model, and the in-process backends (lazily imported)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import pytest
+from langchain_core.messages import HumanMessage
+
+from writer_r1.core.errors import ModelSpecError
+from writer_r1.core.fake import FakeChatModel
+from writer_r1.core.models import default_model_spec, load_chat_model, model_identity
+
+
+def test_fake_is_deterministic_and_salted() -> None:
+    first = load_chat_model("fake").invoke([HumanMessage("Write about the sea")]).content
+    assert first == load_chat_model("fake").invoke([HumanMessage("Write about the sea")]).content
+    assert first != load_chat_model("fake:other").invoke([HumanMessage("Write about the sea")]).content
+
+
+def test_fake_streams_the_same_text() -> None:
+    model = FakeChatModel()
+    assert "".join(chunk.content for chunk in model.stream("a poem")) == model.invoke("a poem").content
+
+
+def test_openai_spec_uses_chat_completions_and_a_dummy_key(monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    model = load_chat_model("openai:Qwen/Qwen3-8B", base_url="http://127.0.0.1:9/v1")
+    assert model.model_name == "Qwen/Qwen3-8B"
+    assert model.openai_api_base == "http://127.0.0.1:9/v1"
+    assert model.use_responses_api is False
+    assert model.openai_api_key.get_secret_value() == "EMPTY"
+
+
+def test_openai_base_url_from_environment(monkeypatch) -> None:
+    monkeypatch.setenv("WRITER_R1_BASE_URL", "http://127.0.0.1:9/v1")
+    assert load_chat_model("openai:m").openai_api_base == "http://127.0.0.1:9/v1"
+
+
+def test_bare_openai_spec_asks_the_server_for_its_model(loopback) -> None:
+    assert load_chat_model("openai", base_url=loopback.base_url).model_name == "loopback-model"
+
+
+def test_bare_openai_spec_with_a_server_down_is_a_clear_error() -> None:
+    with pytest.raises(ModelSpecError, match="cannot list the models"):
+        load_chat_model("openai", base_url="http://127.0.0.1:9/v1")
+
+
+def test_default_spec_follows_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("WRITER_R1_MODEL", raising=False)
+    monkeypatch.delenv("WRITER_R1_BASE_URL", raising=False)
+    assert default_model_spec() == "hf:Qwen/Qwen3-0.6B"
+    monkeypatch.setenv("WRITER_R1_BASE_URL", "http://127.0.0.1:8000/v1")
+    assert default_model_spec() == "openai"
+    monkeypatch.setenv("WRITER_R1_MODEL", "fake")
+    assert default_model_spec() == "fake"
+
+
+@pytest.mark.parametrize("spec", ["", "   ", "nonsense", "hf:", "vllm:"])
+def test_bad_specs_are_clear_errors(spec: str) -> None:
+    with pytest.raises(ModelSpecError):
+        load_chat_model(spec if spec.strip() else spec or " ")
+
+
+def test_unknown_provider_passes_through_to_init_chat_model() -> None:
+    pytest.importorskip("langchain")
+    with pytest.raises(ModelSpecError, match="cannot load"):
+        load_chat_model("notaprovider:some-model")
+
+
+def test_hf_spec_loads_nothing_until_used() -> None:
+    code = (
+        "import sys; from writer_r1.core.models import load_chat_model; "
+        "m = load_chat_model('hf:Qwen/Qwen3-0.6B'); "
+        "print('transformers' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_vllm_backend_batches_concurrent_requests_and_enforces_schemas(monkeypatch) -> None:
+    """vLLM cannot run here: a stand-in with `vllm.LLM`'s interface records what the backend asks of it."""
+    batches: list[list] = []
+
+    class StructuredOutputsParams:
+        def __init__(self, json=None):
+            self.json = json
+
+    class SamplingParams:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    class LLM:
+        def __init__(self, model: str, **kwargs):
+            self.model = model
+
+        def chat(self, conversations, sampling_params, use_tqdm=False):
+            batches.append(conversations)
+            schema = sampling_params.kwargs["structured_outputs"]
+            text = '{"ok": true}' if schema is not None else "prose"
+            out = types.SimpleNamespace(text=text)
+            return [types.SimpleNamespace(outputs=[out]) for _ in conversations]
+
+    vllm = types.ModuleType("vllm")
+    vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
+    sampling = types.ModuleType("vllm.sampling_params")
+    sampling.StructuredOutputsParams = StructuredOutputsParams
+    monkeypatch.setitem(sys.modules, "vllm", vllm)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
+
+    import asyncio
+
+    model = load_chat_model("vllm:tiny", batch_window_s=0.05)
+
+    async def many() -> list[str]:
+        replies = await asyncio.gather(*(model.ainvoke([HumanMessage(f"q{i}")]) for i in range(8)))
+        return [r.content for r in replies]
+
+    assert asyncio.run(many()) == ["prose"] * 8
+    assert max(len(batch) for batch in batches) > 1, "concurrent requests should share an engine call"
+    fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    assert model.invoke("q", response_format=fmt).content == '{"ok": true}'
+    assert batches[-1] == [[{"role": "user", "content": "q"}]]
+
+
+def test_model_identity_distinguishes_models() -> None:
+    a = model_identity(load_chat_model("openai:a", base_url="http://127.0.0.1:9/v1"))
+    b = model_identity(load_chat_model("openai:b", base_url="http://127.0.0.1:9/v1"))
+    assert a != b and "openai" not in a.lower() or a != b

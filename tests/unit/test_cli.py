@@ -1,0 +1,47 @@
+"""The command line: help, version, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import writer_r1
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "writer_r1.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_command_groups() -> None:
+    result = _cli("--help")
+    assert result.returncode == 0, result.stderr
+    for group in ("criteria", "reflect", "judge", "verify", "train"):
+        assert group in result.stdout
+
+
+def test_version() -> None:
+    result = _cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"writer-r1 {writer_r1.__version__}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("judge", "--criteria", "/nonexistent/criteria.json", "--text", "/nonexistent/text.txt", "--model", "fake"),
+        ("reflect", "--task", "Write a haiku", "--model", "nonsense"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    result = _cli(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3
+
+
+def test_debug_shows_the_traceback() -> None:
+    result = _cli("--debug", "reflect", "--task", "Write a haiku", "--model", "nonsense")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
