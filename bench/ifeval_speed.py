@@ -28,7 +28,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-
 from writer_r1.constraints import text as text_module
 from writer_r1.constraints.base import Checker
 from writer_r1.constraints.ifeval import IFEvalInput, evaluate, loose_variants, read_inputs, read_responses
@@ -154,30 +153,40 @@ def main() -> None:
         labels = {row["key"]: row for row in map(json.loads, labels_path.open(encoding="utf-8"))}
         mismatches = 0
         for mode in ("strict", "loose"):
-            for row, verdicts in zip(rows, fast[mode]):
+            for row, verdicts in zip(rows, fast[mode], strict=True):
                 label = labels[row.key]
                 unstable = set(label[f"{mode}_unstable_idx"])
                 expected = label[f"{mode}_seed0"]
-                mismatches += sum(1 for i, (a, b) in enumerate(zip(verdicts, expected)) if a != b and i not in unstable)
+                mismatches += sum(
+                    1 for i, (a, b) in enumerate(zip(verdicts, expected, strict=True)) if a != b and i not in unstable
+                )
         official_ok = mismatches == 0
 
     table = Table(title="IFEval strict + loose, 541 responses")
     table.add_column("run")
     table.add_column("seconds", justify="right")
     table.add_column("speed-up", justify="right")
-    table.add_row("reference (official-style: re-measure per instruction and variant)", f"{reference_seconds:.3f}", "1.0x")
+    table.add_row(
+        "reference (official-style: re-measure per instruction and variant)", f"{reference_seconds:.3f}", "1.0x"
+    )
     table.add_row(
         f"writer_r1 (cold caches, median of {args.repeat}: {', '.join(f'{t:.3f}' for t in fast_times)})",
         f"{fast_seconds:.3f}",
         f"{reference_seconds / fast_seconds:.1f}x",
     )
-    table.add_row("official checker, README figure (not run here)", f"~{OFFICIAL_SECONDS:.2f}", f"{OFFICIAL_SECONDS / fast_seconds:.1f}x vs ours")
+    table.add_row(
+        "official checker, README figure (not run here)",
+        f"~{OFFICIAL_SECONDS:.2f}",
+        f"{OFFICIAL_SECONDS / fast_seconds:.1f}x vs ours",
+    )
     console.print(table)
     console.print(f"verdicts identical to the reference run: {identical}")
     if official_ok is not None:
         console.print(f"verdicts identical to the official labels on every stable instruction: {official_ok}")
     ratio = reference_seconds / fast_seconds
-    console.print(f"speed-up against the reference workload: {ratio:.1f}x (target 10x) -> {'PASS' if ratio >= 10 else 'FAIL'}")
+    console.print(
+        f"speed-up against the reference workload: {ratio:.1f}x (target 10x) -> {'PASS' if ratio >= 10 else 'FAIL'}"
+    )
     if not identical or official_ok is False:
         raise SystemExit(1)
 

@@ -20,7 +20,6 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-
 from writer_r1.constraints.errors import ConstraintArgumentError
 from writer_r1.constraints.text import TextStats, analyze
 

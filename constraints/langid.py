@@ -157,7 +157,7 @@ def _trials(profiles: _Profiles, ngrams: list[str]) -> list[float]:
                 if max(prob) > _CONV_THRESHOLD or i >= _ITERATION_LIMIT:
                     break
             i += 1
-        totals = [t + p / _N_TRIAL for t, p in zip(totals, prob)]
+        totals = [t + p / _N_TRIAL for t, p in zip(totals, prob, strict=True)]
         if _leader_is_settled(totals, _N_TRIAL - trial - 1):
             break
     return totals
@@ -169,7 +169,7 @@ class LanguageUndetectable(ValueError):
 
 def _answer(profiles: _Profiles, totals: list[float]) -> str:
     best: tuple[float, str] | None = None
-    for lang, p in zip(profiles.langlist, totals):
+    for lang, p in zip(profiles.langlist, totals, strict=True):
         if p > _PROB_THRESHOLD and (best is None or p > best[0]):
             best = (p, lang)
     return best[1] if best is not None else "unknown"
@@ -215,7 +215,7 @@ def detect_many(texts: list[str]) -> list[str | None]:
         for index in jobs:
             results[index] = _answer(profiles, _trials(profiles, features[index]))
         return results
-    for index, totals in zip(jobs, _trials_batch(profiles, [features[index] for index in jobs])):
+    for index, totals in zip(jobs, _trials_batch(profiles, [features[index] for index in jobs]), strict=True):
         results[index] = _answer(profiles, totals)
     return results
 
@@ -285,7 +285,7 @@ def _trials_batch(profiles: _Profiles, batch: list[list[str]]) -> list[list[floa
                 row = prob[k]
                 row /= sum(row.tolist())  # Python's sum, as in langdetect
                 if float(row.max()) > _CONV_THRESHOLD or job.i >= _ITERATION_LIMIT:
-                    job.totals = [t + p / _N_TRIAL for t, p in zip(job.totals, row.tolist())]
+                    job.totals = [t + p / _N_TRIAL for t, p in zip(job.totals, row.tolist(), strict=True)]
                     job.trial += 1
                     if _leader_is_settled(job.totals, _N_TRIAL - job.trial):
                         continue
@@ -321,7 +321,7 @@ def _finish_python(profiles: _Profiles, job: _Job, prob: list[float], weight: fl
                 if max(prob) > _CONV_THRESHOLD or job.i >= _ITERATION_LIMIT:
                     break
             job.i += 1
-        job.totals = [t + p / _N_TRIAL for t, p in zip(job.totals, prob)]
+        job.totals = [t + p / _N_TRIAL for t, p in zip(job.totals, prob, strict=True)]
         job.trial += 1
         if _leader_is_settled(job.totals, _N_TRIAL - job.trial):
             return

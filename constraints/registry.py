@@ -47,7 +47,7 @@ SpecLike = ConstraintSpec | Mapping[str, Any]
 def register(cls: type[Checker]) -> type[Checker]:
     """Class decorator: add a checker class under its `id` (a second class for one id is an error)."""
     existing = _REGISTRY.get(cls.id)
-    if existing is not None and existing is not cls:
+    if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
         raise RuntimeError(f"constraint id {cls.id!r} registered twice ({existing.__name__}, {cls.__name__})")
     _REGISTRY[cls.id] = cls
     return cls

@@ -260,7 +260,7 @@ def prefetch_languages(texts: list[TextStats]) -> None:
     pending = list({id(stats): stats for stats in texts if "language" not in stats.__dict__}.values())
     if not pending:
         return
-    for stats, code in zip(pending, langid.detect_many([stats.text for stats in pending])):
+    for stats, code in zip(pending, langid.detect_many([stats.text for stats in pending]), strict=True):
         stats.__dict__["language"] = code
 
 

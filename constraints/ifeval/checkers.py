@@ -13,7 +13,6 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
-
 from writer_r1.constraints.base import Args, Checker, Relation, Verdict, compare
 from writer_r1.constraints.registry import register
 from writer_r1.constraints.text import TextStats
@@ -191,7 +190,9 @@ class EnglishLowercase(Checker):
     id = "change_case:english_lowercase"
 
     def describe(self) -> str:
-        return "Your entire response should be in English, and in all lowercase letters. No capital letters are allowed."
+        return (
+            "Your entire response should be in English, and in all lowercase letters. No capital letters are allowed."
+        )
 
     def needs_language(self, stats: TextStats) -> bool:
         return stats.text.islower()
@@ -224,7 +225,9 @@ class CapitalWordFrequency(Checker):
         at_least, at_most = stats.capital_bounds
         if at_least >= a.capital_frequency or at_most < a.capital_frequency:
             found_text = f"{at_least}" if at_least >= a.capital_frequency else f"at most {at_most}"
-            passed = compare(at_least if at_least >= a.capital_frequency else at_most, a.capital_relation, a.capital_frequency)
+            passed = compare(
+                at_least if at_least >= a.capital_frequency else at_most, a.capital_relation, a.capital_frequency
+            )
             return Verdict(passed, f"{found_text} all-capital words")
         found = stats.capital_words
         return Verdict(compare(found, a.capital_relation, a.capital_frequency), f"{found} all-capital words")
@@ -272,7 +275,9 @@ class NumberWords(Checker):
     def measure(self, stats: TextStats) -> Verdict:
         a = self.args
         found = stats.word_count
-        return Verdict(compare(found, a.relation, a.num_words), f"found {found} words; needed {a.relation} {a.num_words}")
+        return Verdict(
+            compare(found, a.relation, a.num_words), f"found {found} words; needed {a.relation} {a.num_words}"
+        )
 
 
 _DIVIDER = re.compile(r"\s?\*\*\*\s?")

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from writer_r1.constraints.base import Checker
 from writer_r1.constraints.errors import ConstraintArgumentError, ConstraintError
 from writer_r1.constraints.registry import get_checker
@@ -100,7 +99,7 @@ def build_checkers(row: IFEvalInput) -> list[Checker]:
             str(row.key), f"{len(row.instruction_id_list)} instruction ids but {len(row.kwargs)} kwargs"
         )
     checkers = []
-    for instruction_id, kwargs in zip(row.instruction_id_list, row.kwargs):
+    for instruction_id, kwargs in zip(row.instruction_id_list, row.kwargs, strict=True):
         clean = {name: value for name, value in kwargs.items() if value is not None}
         checkers.append(get_checker(instruction_id, **clean))
     return checkers
@@ -120,12 +119,14 @@ def _verdicts(jobs: list[tuple[list[Checker], str]], mode: Mode) -> list[list[bo
     if mode not in ("strict", "loose"):
         raise ValueError(f"mode must be 'strict' or 'loose', got {mode!r}")
     originals = [analyze(response) for _, response in jobs]
-    _prefetch((checker, stats) for (checkers, _), stats in zip(jobs, originals) for checker in checkers)
-    verdicts = [[_follows(checker, stats) for checker in checkers] for (checkers, _), stats in zip(jobs, originals)]
+    _prefetch((checker, stats) for (checkers, _), stats in zip(jobs, originals, strict=True) for checker in checkers)
+    verdicts = [
+        [_follows(checker, stats) for checker in checkers] for (checkers, _), stats in zip(jobs, originals, strict=True)
+    ]
     if mode == "strict":
         return verdicts
     pending: list[tuple[int, int, list[TextStats]]] = []
-    for row_index, ((checkers, response), row_verdicts) in enumerate(zip(jobs, verdicts)):
+    for row_index, ((_checkers, response), row_verdicts) in enumerate(zip(jobs, verdicts, strict=True)):
         failed = [i for i, ok in enumerate(row_verdicts) if not ok]
         if failed:
             variants = [analyze(text) for text in loose_variants(response)[1:]]
@@ -169,7 +170,7 @@ def evaluate(
             raise ConstraintError(f"no response for prompt {row.key!r}: {row.prompt[:60]!r}")
     jobs = [(build_checkers(row), responses[row.prompt]) for row in rows]
     verdicts = _verdicts(jobs, mode)
-    return [_result(row, response, v) for row, (_, response), v in zip(rows, jobs, verdicts)]
+    return [_result(row, response, v) for row, (_, response), v in zip(rows, jobs, verdicts, strict=True)]
 
 
 def accuracy(results: Sequence[IFEvalResult]) -> tuple[float, float, int, int, int, int]:

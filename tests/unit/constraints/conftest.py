@@ -1,0 +1,25 @@
+"""Shared fixtures: the IFEval reference data (tests skip cleanly when it is absent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
+IFEVAL = DATA / "ifeval"
+
+
+@pytest.fixture(scope="session")
+def ifeval_data():  # type: ignore[no-untyped-def]
+    if not (IFEVAL / "official_labels_gpt4.jsonl").is_file():
+        pytest.skip(f"shared IFEval data not found at {IFEVAL}")
+    from writer_r1.constraints.ifeval import read_inputs, read_responses
+
+    inputs = read_inputs(IFEVAL / "input_data.jsonl")
+    responses = read_responses(IFEVAL / "input_response_data_gpt4_20231107_145030.jsonl")
+    labels = {
+        row["key"]: row for row in map(json.loads, (IFEVAL / "official_labels_gpt4.jsonl").open(encoding="utf-8"))
+    }
+    return inputs, responses, labels

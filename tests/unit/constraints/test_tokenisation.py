@@ -1,0 +1,109 @@
+"""Our fast measurements equal the libraries the official checker calls (NLTK, langdetect)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from writer_r1.constraints import langid, text
+from writer_r1.constraints.ifeval import loose_variants
+
+
+def _nltk_punkt():
+    import punkt.data.english as english
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    params = PunktParameters()
+    params.abbrev_types = set(english.ABBREV_TYPES)
+    params.collocations = set(english.COLLOCATIONS)
+    params.sent_starters = set(english.SENT_STARTERS)
+    params.ortho_context = defaultdict(int, english.ORTHO_CONTEXT)
+    return PunktSentenceTokenizer(params)
+
+
+@pytest.fixture(scope="module")
+def sample_texts(ifeval_data):
+    inputs, responses, _ = ifeval_data
+    texts = sorted({v for row in inputs[::9] for v in loose_variants(responses[row.prompt])})
+    return texts
+
+
+def test_sentences_and_tokens_equal_nltk(sample_texts):
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+
+    reference_punkt = _nltk_punkt()
+    reference_words = NLTKWordTokenizer()
+    for sample in sample_texts[:120]:
+        sentences = reference_punkt.tokenize(sample)
+        assert text.split_sentences(sample) == sentences
+        tokens = [t for s in sentences for t in reference_words.tokenize(s)]
+        assert text.word_tokenize(sample) == tokens
+        expected_capitals = sum(1 for t in tokens if t.isupper())
+        assert text.count_capital_words(sample) == expected_capitals
+        low, high = text.capital_word_bounds(sample)
+        assert low <= expected_capitals <= high
+
+
+def test_language_detection_equals_langdetect(sample_texts):
+    import langdetect
+    from langdetect import DetectorFactory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    DetectorFactory.seed = 0
+    chosen = sample_texts[::3][:40] + [
+        "",
+        "1234",
+        "Bonjour tout le monde, comment allez-vous ?",
+        "你好，世界。今天天气很好。",
+    ]
+
+    def reference(sample):
+        try:
+            return langdetect.detect(sample)
+        except LangDetectException:
+            return None
+
+    expected = [reference(sample) for sample in chosen]
+    assert langid.detect_many(chosen) == expected
+    assert [text.detect_language(sample) for sample in chosen[:10]] == expected[:10]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(list("ABCab .,!?'\"-()\n*") + ["CANNOT", "I'M", "N'T", "Dr.", " "]), max_size=40))
+def test_capital_bounds_hold(pieces):
+    sample = "".join(pieces)
+    count = text.count_capital_words(sample)
+    low, high = text.capital_word_bounds(sample)
+    assert low <= count <= high
+    tokens = text.word_tokenize(sample)
+    assert count == sum(1 for t in tokens if t.isupper())
+
+
+@pytest.mark.parametrize(
+    ("sample", "words", "cjk_words", "characters"),
+    [
+        ("Hello world", 2, 2, 10),
+        ("我爱北京", 1, 4, 4),
+        ("我爱 Paris 和 London", 4, 5, 14),
+        ("It's a well-known fact.", 6, 4, 20),
+        ("不少于800字。", 1, 5, 8),
+        ("こんにちは世界", 1, 7, 7),
+        ("", 0, 0, 0),
+    ],
+)
+def test_cjk_aware_counting(sample, words, cjk_words, characters):
+    assert text.count_words(sample) == words
+    assert text.cjk_word_count(sample) == cjk_words
+    assert text.character_count(sample) == characters
+
+
+def test_writing_sentences_split_chinese_and_english():
+    assert text.writing_sentences("他来了。她笑了！真的吗？Dr. Smith left. Then he came back.") == [
+        "他来了。",
+        "她笑了！",
+        "真的吗？",
+        "Dr. Smith left.",
+        "Then he came back.",
+    ]
