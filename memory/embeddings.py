@@ -181,6 +181,6 @@ def cosine(left: list[float], right: list[float]) -> float:
     """Cosine similarity; 0.0 when either vector is zero or the widths differ."""
     if len(left) != len(right):
         return 0.0
-    dot = sum(a * b for a, b in zip(left, right))
+    dot = sum(a * b for a, b in zip(left, right, strict=True))
     norm = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
     return dot / norm if norm else 0.0

@@ -21,9 +21,7 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import (
     BaseStore,
-    GetOp,
     Item,
-    ListNamespacesOp,
     Op,
     PutOp,
     Result,
@@ -32,7 +30,6 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.embed import get_text_at_path, tokenize_path
 from langgraph.store.sqlite import SqliteStore
-
 from writer_r1.core.errors import UserError
 from writer_r1.memory.embeddings import cosine, default_embeddings, embeddings_dims, embeddings_name
 
@@ -108,7 +105,9 @@ class SemanticStore(BaseStore):
         found: list[SearchItem] = []
         offset = 0
         while True:
-            page = self.inner.search(op.namespace_prefix, filter=op.filter, limit=_PAGE, offset=offset, refresh_ttl=op.refresh_ttl)
+            page = self.inner.search(
+                op.namespace_prefix, filter=op.filter, limit=_PAGE, offset=offset, refresh_ttl=op.refresh_ttl
+            )
             found.extend(page)
             if len(page) < _PAGE:
                 return found
@@ -123,7 +122,9 @@ class SemanticStore(BaseStore):
                 stale.append((item, self._texts(item.value, index.get("fields"))))
         return stale
 
-    def _rank(self, op: SearchOp, items: list[SearchItem], query: list[float], fresh: dict[int, list[list[float]]]) -> list[SearchItem]:
+    def _rank(
+        self, op: SearchOp, items: list[SearchItem], query: list[float], fresh: dict[int, list[list[float]]]
+    ) -> list[SearchItem]:
         scored = []
         for item in items:
             index = item.value.get(INDEX_KEY)
@@ -146,7 +147,7 @@ class SemanticStore(BaseStore):
         results: list[Result] = [None] * len(prepared)
         plain_positions = [i for i, op in enumerate(prepared) if not (isinstance(op, SearchOp) and op.query)]
         plain_results = self.inner.batch([prepared[i] for i in plain_positions]) if plain_positions else []
-        for position, result in zip(plain_positions, plain_results):
+        for position, result in zip(plain_positions, plain_results, strict=True):
             results[position] = _public(result)
         for position, op in enumerate(prepared):
             if isinstance(op, SearchOp) and op.query:
@@ -166,7 +167,7 @@ class SemanticStore(BaseStore):
         plain_positions = [i for i, op in enumerate(prepared) if not (isinstance(op, SearchOp) and op.query)]
         if plain_positions:
             plain_results = await asyncio.to_thread(self.inner.batch, [prepared[i] for i in plain_positions])
-            for position, result in zip(plain_positions, plain_results):
+            for position, result in zip(plain_positions, plain_results, strict=True):
                 results[position] = _public(result)
         for position, op in enumerate(prepared):
             if isinstance(op, SearchOp) and op.query:
@@ -215,7 +216,13 @@ def _public(result: Result) -> Result:
     if isinstance(result, SearchItem):
         return _public_search_item(result, result.score)
     if isinstance(result, Item):
-        return Item(value=_visible(result.value), key=result.key, namespace=result.namespace, created_at=result.created_at, updated_at=result.updated_at)
+        return Item(
+            value=_visible(result.value),
+            key=result.key,
+            namespace=result.namespace,
+            created_at=result.created_at,
+            updated_at=result.updated_at,
+        )
     if isinstance(result, list):
         return [_public(item) if isinstance(item, Item) else item for item in result]
     return result
@@ -226,7 +233,12 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Autocommit with explicit BEGIN/COMMIT per batch (what SqliteStore expects); a long busy timeout so
     # several processes can share one file.
-    connection = sqlite3.connect(str(Path(path).expanduser()) if path != ":memory:" else path, check_same_thread=False, isolation_level=None, timeout=30.0)
+    connection = sqlite3.connect(
+        str(Path(path).expanduser()) if path != ":memory:" else path,
+        check_same_thread=False,
+        isolation_level=None,
+        timeout=30.0,
+    )
     if path != ":memory:":
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
@@ -251,14 +263,20 @@ def _open_postgres(url: str, embeddings: Embeddings, fields: list[str]) -> BaseS
         from psycopg import Connection
         from psycopg.rows import dict_row
     except ImportError as error:
-        raise UserError(f"a postgres store needs the [postgres] extra: pip install 'writer-r1[postgres]' ({error})") from error
+        raise UserError(
+            f"a postgres store needs the [postgres] extra: pip install 'writer-r1[postgres]' ({error})"
+        ) from error
     connection = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
-    store = PostgresStore(connection, index={"dims": embeddings_dims(embeddings), "embed": embeddings, "fields": fields})
+    store = PostgresStore(
+        connection, index={"dims": embeddings_dims(embeddings), "embed": embeddings, "fields": fields}
+    )
     store.setup()
     return store
 
 
-def open_store(path: str | None = None, *, embeddings: Embeddings | None = None, fields: Iterable[str] = DEFAULT_FIELDS) -> BaseStore:
+def open_store(
+    path: str | None = None, *, embeddings: Embeddings | None = None, fields: Iterable[str] = DEFAULT_FIELDS
+) -> BaseStore:
     """A LangGraph store with a semantic index over `fields` (JSON paths into the values; `$` = the whole value).
 
     `path`: `None` or `":memory:"` → in-memory SQLite; a file path → SQLite in that file (created with its

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from writer_r1.memory.embeddings import (
     LexicalEmbeddings,
     MiniLMEmbeddings,
@@ -33,7 +32,10 @@ def test_lexical_empty_text_is_the_zero_vector() -> None:
 
 def test_lexical_vectors_are_stable_across_processes() -> None:
     code = "from writer_r1.memory.embeddings import LexicalEmbeddings; print(LexicalEmbeddings(64).embed_query('storm at sea')[:8])"
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert len(runs) == 1
     assert runs.pop().strip() == str(LexicalEmbeddings(64).embed_query("storm at sea")[:8])
 
@@ -41,7 +43,11 @@ def test_lexical_vectors_are_stable_across_processes() -> None:
 @pytest.mark.parametrize(
     ("query", "near", "far"),
     [
-        ("Write a short story about a lighthouse keeper", "Write a short story about the lighthouse keepers", "Draft a tax filing checklist for freelancers"),
+        (
+            "Write a short story about a lighthouse keeper",
+            "Write a short story about the lighthouse keepers",
+            "Draft a tax filing checklist for freelancers",
+        ),
         ("写一篇关于灯塔看守人的短篇小说", "写一个灯塔看守人的故事", "列出自由职业者的报税清单"),
         ("Une histoire de phare", "Une histoire de phares", "Un rapport financier"),
     ],
@@ -77,6 +83,8 @@ def test_embeddings_name_distinguishes_widths() -> None:
 @pytest.mark.skipif(not embed_extra_installed(), reason="the [embed] extra is not installed")
 def test_minilm_knows_synonyms_offline() -> None:
     embeddings = MiniLMEmbeddings()
-    query, synonym, unrelated = embeddings.embed_documents(["a tale about a lighthouse warden", "a story of a keeper of a beacon tower", "quarterly tax forms"])
+    query, synonym, unrelated = embeddings.embed_documents(
+        ["a tale about a lighthouse warden", "a story of a keeper of a beacon tower", "quarterly tax forms"]
+    )
     assert len(query) == 384
     assert cosine(query, synonym) > cosine(query, unrelated) + 0.1

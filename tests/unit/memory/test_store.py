@@ -11,7 +11,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from writer_r1.core.errors import UserError
 from writer_r1.memory.embeddings import LexicalEmbeddings
 from writer_r1.memory.store import INDEX_KEY, SemanticStore, open_store
