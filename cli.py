@@ -48,6 +48,9 @@ def _register() -> None:
     from writer_r1.constraints.commands import app as verify_app
 
     app.add_typer(verify_app, name="verify", help="Verify constraints (IFEval-compatible and writing checks).")
+    from writer_r1.agents.commands import judge_command
+
+    app.command("judge")(judge_command)
 
 
 def main(argv: list[str] | None = None) -> None:
