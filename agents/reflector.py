@@ -28,7 +28,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict
-
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.records import Experience, Reflection
 from writer_r1.core.scorecard import Scorecard

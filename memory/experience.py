@@ -31,7 +31,6 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, SearchItem
-
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.records import Experience
 
