@@ -120,3 +120,71 @@ def model_name(context: ModelContext, role: Role = "inducer") -> str:
     if isinstance(chosen, BaseChatModel):
         return str(getattr(chosen, "model_name", None) or getattr(chosen, "model", None) or type(chosen).__name__)
     return chosen
+
+
+@dataclass(kw_only=True)
+class ReflectionContext(ModelContext):
+    """Models and limits of the MRPO reflection loop; every loop stops at its own limit."""
+
+    reflector_model: ModelSpec = _spec_field("reflector")
+    max_iterations: int = field(default=3, metadata={"description": "Most revisions; 0 only evaluates the draft."})
+    target_score: float = field(
+        default=0.85,
+        metadata={"description": "Stop once the best overall score reaches this and every constraint passes."},
+    )
+    patience: int = field(default=2, metadata={"description": "Stop after this many revisions in a row without gain."})
+    min_gain: float = field(
+        default=0.01,
+        metadata={"description": "A revision replaces the best only if its overall rises by at least this."},
+    )
+    accept_constraint_fixes: bool = field(
+        default=True,
+        metadata={
+            "description": "Also accept a revision that fixes a failed constraint without lowering the overall score."
+        },
+    )
+    pairwise_check: bool = field(
+        default=False,
+        metadata={
+            "description": "Also require the judge to prefer the revision in both orders of a pairwise comparison."
+        },
+    )
+    memory_path: str | None = field(
+        default=None,
+        metadata={
+            "description": "Experience memory: an SQLite path or a postgres:// URL; empty: the graph's store, if any."
+        },
+    )
+    recall_k: int = field(default=4, metadata={"description": "Past experiences recalled into each reflection."})
+    extract_constraints: bool = field(
+        default=True,
+        metadata={
+            "description": "Extract constraints from the task with the model as well as by rules (when a model is set)."
+        },
+    )
+    criteria_per_call: int | None = field(
+        default=None, metadata={"description": "Criteria judged per judge call; empty: all in one call."}
+    )
+    criteria_library: str | None = field(
+        default=None, metadata={"description": "Criteria library to look up (and store) criteria for the task."}
+    )
+    draft_temperature: float = field(default=0.8, metadata={"description": "Temperature of the first draft."})
+    revise_temperature: float | None = field(default=0.7, metadata={"description": "Temperature of revisions."})
+    judge: SkipJsonSchema[Any] = field(
+        default=None, metadata={"description": "A ready judge object (Python only); overrides judge_model."}
+    )
+    memory: SkipJsonSchema[Any] = field(
+        default=None, metadata={"description": "A ready ExperienceMemory (Python only); overrides memory_path."}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("max_iterations", "recall_k"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.patience < 1:
+            raise ValueError(f"patience must be at least 1, got {self.patience}")
+        if not 0.0 <= self.target_score <= 1.0:
+            raise ValueError(f"target_score must be within [0, 1], got {self.target_score}")
+        if not 0.0 <= self.min_gain <= 1.0:
+            raise ValueError(f"min_gain must be within [0, 1], got {self.min_gain}")

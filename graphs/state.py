@@ -68,6 +68,63 @@ class CodeTask(BaseModel):
     )
 
 
+# --- the MRPO reflection graph ------------------------------------------------------------------------
+
+from writer_r1.agents.reflector import Weakness  # noqa: E402 - reflection part of this module
+from writer_r1.core.criteria import ConstraintSpec  # noqa: E402
+from writer_r1.core.records import Experience, Reflection  # noqa: E402
+from writer_r1.core.scorecard import Scorecard  # noqa: E402
+
+
+class HistoryEntry(BaseModel):
+    """One evaluated draft of a reflection run: its text, scorecard, and whether it became the best."""
+
+    index: int = Field(description="Position in the trajectory; 0 is the first draft.")
+    text: str
+    scorecard: Scorecard
+    accepted: bool = Field(description="True when this draft became the best (the first draft always does).")
+    verdict: str = Field(default="", description="Why it was accepted or rejected.")
+    reflection: Reflection | None = Field(default=None, description="The reflection that produced this revision.")
+    base_index: int | None = Field(default=None, description="The draft this revision was made from.")
+
+
+class ReflectionInput(BaseModel):
+    """What a reflection run starts from."""
+
+    task: str = Field(description="The writing task.")
+    draft: str | None = Field(default=None, description="A draft to improve; empty: the writer drafts one.")
+    criteria: CriteriaSet | None = Field(
+        default=None, description="Criteria to judge by; empty: from the library or built."
+    )
+    constraints: list[ConstraintSpec] | None = Field(
+        default=None, description="Checkable constraints; empty: extracted from the task."
+    )
+
+
+class ReflectionOutput(BaseModel):
+    """What a reflection run returns: the best draft (never a worse one than the first) and the trajectory."""
+
+    best_draft: str | None = None
+    best_scorecard: Scorecard | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    criteria: CriteriaSet | None = None
+    stop_reason: str | None = None
+
+
+class ReflectionState(ReflectionInput, ReflectionOutput):
+    """The whole state of a reflection run (one node writes each field at a time; `constraints` is resolved by prepare)."""
+
+    pending: str | None = Field(default=None, description="The draft waiting for evaluation.")
+    pending_scorecard: Scorecard | None = None
+    pending_reflection: Reflection | None = Field(default=None, description="The reflection behind the pending draft.")
+    best_index: int | None = None
+    iterations: int = Field(default=0, description="Revisions made.")
+    stale_rounds: int = Field(default=0, description="Revisions in a row that were not accepted.")
+    weaknesses: list[Weakness] = Field(default_factory=list)
+    recalled: list[Experience] = Field(default_factory=list)
+    reflection: Reflection | None = None
+
+
 # --- checkpoint serialisation -------------------------------------------------------------------------
 
 

@@ -35,8 +35,12 @@ def memory():
 
 
 async def test_recall_ranks_similar_tasks_and_shared_weak_criteria_first(memory: ExperienceMemory) -> None:
-    await memory.aremember(experience("A ghost story in a lighthouse", weak=["dread"], accepted=True, lesson="ghost-dread"))
-    await memory.aremember(experience("A ghost story in a lighthouse", weak=["dialogue"], accepted=True, lesson="ghost-dialogue"))
+    await memory.aremember(
+        experience("A ghost story in a lighthouse", weak=["dread"], accepted=True, lesson="ghost-dread")
+    )
+    await memory.aremember(
+        experience("A ghost story in a lighthouse", weak=["dialogue"], accepted=True, lesson="ghost-dialogue")
+    )
     await memory.aremember(experience("Quarterly tax filing checklist", weak=["dread"], accepted=True, lesson="tax"))
     recalled = await memory.arecall("A ghost story set in an old lighthouse", ["dread"], k=3)
     lessons = [e.lesson for e in recalled]
