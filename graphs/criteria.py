@@ -176,16 +176,13 @@ def after_coding(state: CriteriaState) -> str:
     return "induce" if state.draft is None else "saturate"
 
 
-def _rule_constraints(task: str) -> list[ConstraintSpec]:
+def task_constraints(task: str, *groups: Sequence[ConstraintSpec]) -> list[ConstraintSpec]:
+    """The task's constraints: those its wording states explicitly (found by rules, exact), then `groups` in
+    order; a constraint whose id is already present is left out (an `llm:` requirement is kept per text)."""
     from writer_r1.agents.extractor import extract_rules
 
-    return extract_rules(task)
-
-
-def _merge_constraints(*groups: Sequence[ConstraintSpec]) -> list[ConstraintSpec]:
-    """Earlier groups win: a later constraint with an id already present is left out."""
     merged: dict[str, ConstraintSpec] = {}
-    for group in groups:
+    for group in (extract_rules(task), *groups):
         for spec in group:
             merged.setdefault(spec.id if spec.id != "llm:requirement" else spec.key(), spec)
     return list(merged.values())
@@ -215,7 +212,7 @@ async def induce(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
     induced_constraints, dropped = validated_constraints(induction.constraints)
     notes.extend(dropped)
     seed_constraints = state.seed_criteria.constraints if state.seed_criteria is not None else ()
-    constraints = _merge_constraints(_rule_constraints(state.task), seed_constraints, induced_constraints)
+    constraints = task_constraints(state.task, seed_constraints, induced_constraints)
     draft = criteria_from_induction(induction, task=state.task, constraints=constraints)
     return {"draft": draft, "inductions": state.inductions + 1, "notes": notes}
 
