@@ -51,6 +51,9 @@ def _register() -> None:
     from writer_r1.agents.commands import judge_command
 
     app.command("judge")(judge_command)
+    from writer_r1.graphs.reflect_command import reflect_command
+
+    app.command("reflect")(reflect_command)
     from writer_r1.graphs.commands import app as criteria_app
 
     app.add_typer(criteria_app, name="criteria", help="Build criteria with the Grounded-Theory graph.")

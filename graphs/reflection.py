@@ -43,7 +43,7 @@ from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import StructuredOutputError, UserError
 from writer_r1.core.records import Experience
 from writer_r1.core.scorecard import ConstraintResult, Scorecard, UnscoredCriterion
-from writer_r1.graphs.context import ReflectionContext, model_for, spec_of
+from writer_r1.graphs.context import ReflectionContext, model_for
 from writer_r1.graphs.state import HistoryEntry, ReflectionInput, ReflectionOutput, ReflectionState
 
 logger = logging.getLogger(__name__)
@@ -181,11 +181,20 @@ async def prepare(state: ReflectionState, runtime: Runtime[ReflectionContext]) -
 
 
 async def _criteria_for(task: str, context: ReflectionContext) -> CriteriaSet:
-    """Criteria from the library (nearest stored set, adapted) or built from scratch."""
+    """Criteria from the library (the stored set for this task, or the nearest adapted), else built and stored."""
     from writer_r1.memory.library import acriteria_for
 
+    roles = ("writer", "coder", "inducer", "critic")
+    overrides = {
+        f"{r}_model": getattr(context, f"{r}_model") for r in roles if getattr(context, f"{r}_model") is not None
+    }
     return await acriteria_for(
-        task, model=spec_of(context, "inducer"), base_url=context.base_url, library=context.criteria_library
+        task,
+        library=context.criteria_library,
+        model=context.model,
+        base_url=context.base_url,
+        max_concurrency=context.max_concurrency,
+        **overrides,
     )
 
 
