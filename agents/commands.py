@@ -28,7 +28,6 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError
 from writer_r1.core.scorecard import Scorecard

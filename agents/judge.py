@@ -34,7 +34,6 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-
 from writer_r1.agents.judge_cache import JudgeCache, cache_key, resolve_cache
 from writer_r1.agents.judge_schema import (
     pairwise_contract,

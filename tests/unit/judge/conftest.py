@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
 
 

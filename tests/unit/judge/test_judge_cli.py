@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import typer
 from typer.testing import CliRunner
-
 from writer_r1.agents.commands import judge_command
 from writer_r1.core.errors import UserError
 from writer_r1.core.scorecard import Scorecard

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-
 from writer_r1.agents.judge import Judge
 from writer_r1.testing import ScriptedChatModel
 

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from writer_r1.agents.judge import Comparison, Judge, combine_orders
 from writer_r1.agents.judge_cache import MemoryJudgeCache
 from writer_r1.testing import ScriptedChatModel

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from writer_r1.agents.judge_schema import (
     pairwise_schema,
     parse_pairwise,

@@ -17,7 +17,6 @@ from writer_r1.core.scorecard import Scorecard
 from writer_r1.testing import ScriptedChatModel
 
 
-
 def verdicts(**levels: Any) -> str:
     """A JSON reply giving each criterion id the level passed (any JSON value, to test bad ones)."""
     return json.dumps({key: {"reason": f"reason for {key}", "level": level} for key, level in levels.items()})
