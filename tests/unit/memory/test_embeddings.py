@@ -80,6 +80,7 @@ def test_embeddings_name_distinguishes_widths() -> None:
     assert embeddings_name(LexicalEmbeddings(64)) != embeddings_name(LexicalEmbeddings(128))
 
 
+@pytest.mark.slow  # loads torch and the bundled model (seconds)
 @pytest.mark.skipif(not embed_extra_installed(), reason="the [embed] extra is not installed")
 def test_minilm_knows_synonyms_offline() -> None:
     embeddings = MiniLMEmbeddings()
