@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.records import Experience, Reflection
 from writer_r1.core.scorecard import Scorecard
+from writer_r1.core.structured import JsonContract, ainvoke_structured
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,12 @@ def fallback_reflection(weaknesses: Sequence[Weakness], strengths: Sequence[Stre
     )
 
 
+@lru_cache(maxsize=1)
+def reflection_contract() -> JsonContract[Reflection]:
+    """The structured-output contract of a reflection (its JSON Schema is built once: it costs milliseconds)."""
+    return JsonContract.from_model(Reflection)
+
+
 class Reflector:
     """Writes a `Reflection` for a scored draft.
 
@@ -200,9 +208,7 @@ class Reflector:
         config: RunnableConfig | None = None,
     ) -> Reflection:
         """The model's reflection. Raises `StructuredOutputError` when no valid reply comes."""
-        from writer_r1.core.structured import ainvoke_structured
-
         prompt = self.prompt(task, draft, criteria, scorecard, weaknesses=weaknesses, experiences=experiences)
         return await ainvoke_structured(
-            self.model, [HumanMessage(content=prompt)], Reflection, retries=self.retries, config=config
+            self.model, [HumanMessage(content=prompt)], reflection_contract(), retries=self.retries, config=config
         )
