@@ -25,7 +25,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
-
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Dimension, Level
 from writer_r1.graphs.reflection import areflect
 from writer_r1.memory.embeddings import LexicalEmbeddings

@@ -21,14 +21,9 @@ def criteria_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def runner() -> CliRunner:
-    _register()
-    return CliRunner()
-
-
-def test_fake_model_json_and_plain_output_agree(runner: CliRunner, criteria_file: Path) -> None:
-    args = [
+def fake_run(criteria_file: Path) -> list[str]:
+    """A short offline run: the fake model, two revisions at most."""
+    return [
         "reflect",
         "--task",
         "A haiku about frost",
@@ -41,6 +36,16 @@ def test_fake_model_json_and_plain_output_agree(runner: CliRunner, criteria_file
         "--patience",
         "2",
     ]
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    _register()
+    return CliRunner()
+
+
+def test_fake_model_json_and_plain_output_agree(runner: CliRunner, criteria_file: Path) -> None:
+    args = fake_run(criteria_file)
     as_json = runner.invoke(app, [*args, "--json"])
     assert as_json.exit_code == 0, as_json.output
     result = json.loads(as_json.stdout)
@@ -159,24 +164,7 @@ def test_memory_option_stores_the_experiences(
     path = tmp_path / "memory.sqlite"
     outcome = runner.invoke(
         app,
-        [
-            "reflect",
-            "--task",
-            "A haiku about frost",
-            "--model",
-            "fake",
-            "--criteria",
-            str(criteria_file),
-            "--max-iterations",
-            "2",
-            "--patience",
-            "2",
-            "--target-score",
-            "1.0",
-            "--memory",
-            str(path),
-            "--json",
-        ],
+        [*fake_run(criteria_file), "--target-score", "1.0", "--memory", str(path), "--json"],
     )
     assert outcome.exit_code == 0, outcome.output
     iterations = json.loads(outcome.stdout)["iterations"]
