@@ -319,6 +319,19 @@ async def remember(state: ReflectionState, runtime: Runtime[ReflectionContext]) 
     memory = memory_for(runtime.context or ReflectionContext(), runtime)
     if memory is None:
         return {}
+    experience = _experience_of(state, entry)
+    try:
+        await memory.aremember(experience)
+    except Exception as error:  # noqa: BLE001 - a memory outage must not cost the user the run
+        logger.error("could not store the experience: %s", error)
+    return {}
+
+
+def _experience_of(state: ReflectionState, entry: HistoryEntry) -> Experience:
+    """A revision in the trajectory as an experience: the reflection behind it and how it scored."""
+    from writer_r1.memory.experience import lesson_of
+
+    assert entry.reflection is not None and entry.base_index is not None
     base = state.history[entry.base_index]
     experience = Experience(
         task=state.task,
@@ -332,11 +345,7 @@ async def remember(state: ReflectionState, runtime: Runtime[ReflectionContext]) 
         score_after=entry.scorecard.overall,
         accepted=entry.accepted,
     )
-    try:
-        await memory.aremember(experience)
-    except Exception as error:  # noqa: BLE001 - a memory outage must not cost the user the run
-        logger.error("could not store the experience: %s", error)
-    return {}
+    return experience.model_copy(update={"lesson": lesson_of(experience)})
 
 
 async def check(state: ReflectionState, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
@@ -364,10 +373,19 @@ async def recall(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
 
 
 async def reflect_node(state: ReflectionState, runtime: Runtime[ReflectionContext]) -> dict[str, Any]:
-    """The reflector's diagnosis and plan for the best draft (a plan from the ranking if it gives none)."""
+    """The reflector's diagnosis and plan for the best draft (a plan from the ranking if it gives none).
+
+    Plans already tried on this draft and rejected are listed with the recalled lessons, so the reflector does not
+    propose them again.
+    """
     context = runtime.context or ReflectionContext()
     assert state.criteria is not None
     best = _best(state)
+    tried = [
+        _experience_of(state, entry)
+        for entry in state.history
+        if entry.base_index == state.best_index and entry.reflection is not None and not entry.accepted
+    ]
     reflector = Reflector(model_for(context, "reflector"))
     try:
         reflection = await reflector.areflect(
@@ -376,7 +394,7 @@ async def reflect_node(state: ReflectionState, runtime: Runtime[ReflectionContex
             state.criteria,
             best.scorecard,
             weaknesses=state.weaknesses,
-            experiences=state.recalled,
+            experiences=[*state.recalled, *tried],
         )
     except StructuredOutputError as error:
         logger.warning("the reflector gave no valid reflection (%s); planning from the ranking", error)

@@ -278,3 +278,16 @@ def test_constraint_fixes_can_be_required_to_gain_too() -> None:
 
 def test_experience_records_stay_compatible() -> None:
     assert Experience(task="t", reflection=Reflection(diagnosis="d")).gain is None
+
+
+async def test_a_rejected_plan_is_shown_to_the_next_reflection(roles, criteria) -> None:
+    plans = iter(["Tell it as a letter.", "Cut the first paragraph."])
+    script = roles(
+        revisions=["«R1» worse", "«R2» worse"],
+        levels={"D0": {"imagery": 3, "pace": 3}, "R1": {"imagery": 1, "pace": 1}, "R2": {"imagery": 1, "pace": 1}},
+        reflection=lambda prompt: {"diagnosis": "d", "targets": ["imagery"], "plan": [next(plans)], "keep": []},
+    )
+    await run(script, criteria, max_iterations=2)
+    first, second = script.prompts["reflector"]
+    assert "Did not work" not in first
+    assert "Did not work: [imagery] Tell it as a letter. → rejected (-0.50)" in second
