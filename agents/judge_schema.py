@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from writer_r1.core.criteria import Criterion
-from writer_r1.core.json_scan import strip_invisible
+from writer_r1.core.json_scan import iter_json_objects
 from writer_r1.core.scorecard import CriterionScore
 from writer_r1.core.structured import JsonContract
 
@@ -59,17 +59,9 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object_with_duplicates)
 
 def iter_reply_objects(reply: str) -> Iterator[_JsonObject]:
     """Every balanced top-level JSON object in a reply, duplicate keys recorded (invisible characters removed)."""
-    text = strip_invisible(reply)
-    position = text.find("{")
-    while position != -1:
-        try:
-            value, end = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError:
-            position = text.find("{", position + 1)
-            continue
+    for value in iter_json_objects(reply, _DECODER):
         if isinstance(value, _JsonObject):
             yield value
-        position = text.find("{", end)
 
 
 # --- pointwise ---------------------------------------------------------------------------------

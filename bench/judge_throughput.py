@@ -10,11 +10,6 @@ Run:
     python bench/judge_throughput.py --texts 64 --latency 0.5
 
 Exit status 1 when a scenario misses the target or leaves a criterion unscored.
-
-The loopback server is the standard library's `ThreadingHTTPServer`, which listens with a backlog of
-5: a burst of 32 new connections overflows it, the kernel drops SYNs and the client retransmits
-after a second — an artefact that `vllm serve` (uvicorn, backlog 2048) does not have. The bench
-re-listens with `--listen-backlog` (default 2048; 0 keeps the stdlib's 5 to show the artefact).
 """
 
 from __future__ import annotations
@@ -68,11 +63,9 @@ def bench_texts(count: int) -> list[str]:
 
 def run_scenario(
     label: str, criteria: CriteriaSet, texts: list[str], *, latency: float, capacity: int,
-    criteria_per_call: int | None, max_concurrency: int, listen_backlog: int, warm_up: bool,
+    criteria_per_call: int | None, max_concurrency: int, warm_up: bool,
 ) -> Outcome:
     with OpenAICompatServer(latency_s=latency, capacity=capacity) as server:
-        if listen_backlog:
-            server._httpd.socket.listen(listen_backlog)  # see the module docstring
         model = load_chat_model("openai:loopback-model", base_url=server.base_url, timeout=600)
         judge = Judge(model, criteria_per_call=criteria_per_call, max_concurrency=max_concurrency, cache=None)
         if warm_up:  # the client stack's one-time lazy imports, not throughput; excluded from the figures
@@ -96,7 +89,6 @@ def main() -> int:
     parser.add_argument("--capacity", type=int, default=32)
     parser.add_argument("--max-concurrency", type=int, default=32)
     parser.add_argument("--max-ratio", type=float, default=1.25)
-    parser.add_argument("--listen-backlog", type=int, default=2048, help="0 keeps the stdlib server's backlog of 5")
     parser.add_argument("--no-warm-up", action="store_true", help="time the client's first request too")
     args = parser.parse_args()
 
@@ -104,11 +96,11 @@ def main() -> int:
     outcomes = [
         run_scenario(label, criteria, texts, latency=args.latency, capacity=args.capacity,
                      criteria_per_call=per_call, max_concurrency=args.max_concurrency,
-                     listen_backlog=args.listen_backlog, warm_up=not args.no_warm_up)
+                     warm_up=not args.no_warm_up)
         for label, per_call in (("all criteria per call", None), ("criteria_per_call=1", 1))
     ]
     print(f"{args.texts} texts x {args.criteria} criteria, latency {args.latency}s, capacity {args.capacity}, "
-          f"judge max_concurrency {args.max_concurrency}, listen backlog {args.listen_backlog or 'stdlib (5)'}, "
+          f"judge max_concurrency {args.max_concurrency}, "
           f"warm-up {'off' if args.no_warm_up else 'one request, untimed'}")
     print(f"{'scenario':<24}{'requests':>10}{'wall s':>10}{'bound s':>10}{'ratio':>8}{'max in flight':>15}{'unscored':>10}")
     failed = False

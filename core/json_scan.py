@@ -19,14 +19,18 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-def iter_json_objects(text: str) -> Iterator[dict[str, Any]]:
+_DECODER = json.JSONDecoder()
+
+
+def iter_json_objects(text: str, decoder: json.JSONDecoder = _DECODER) -> Iterator[dict[str, Any]]:
     """Yield every balanced top-level JSON object in `text`, in order.
+
+    Pass a `decoder` with an `object_pairs_hook` to see what plain dicts hide (duplicate keys).
 
     >>> list(iter_json_objects('noise {"a": 1} more {"b": {"c": "}"}}'))
     [{'a': 1}, {'b': {'c': '}'}}]
     """
     text = strip_invisible(text)
-    decoder = json.JSONDecoder()
     position = text.find("{")
     while position != -1:
         try:

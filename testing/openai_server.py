@@ -68,6 +68,13 @@ class FaultPlan:
             return "ok"
 
 
+class _Server(ThreadingHTTPServer):
+    # The stdlib backlog of 5 drops connections when dozens open at once (a judge batch does);
+    # `vllm serve` (uvicorn) listens with 2048.
+    request_queue_size = 2048
+    daemon_threads = True
+
+
 class OpenAICompatServer:
     """Loopback OpenAI-compatible server; use as a context manager or `start()` / `stop()`."""
 
@@ -94,8 +101,7 @@ class OpenAICompatServer:
         self._capacity = threading.BoundedSemaphore(capacity)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -165,8 +171,10 @@ class OpenAICompatServer:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                # Headers and body in one write: two small writes meet Nagle + delayed ACK (~40 ms each).
+                self._headers_buffer.append(b"\r\n")
+                self._headers_buffer.append(body)
+                self.flush_headers()
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
                 if self.path.rstrip("/").endswith("/models"):
