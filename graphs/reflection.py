@@ -48,6 +48,9 @@ from writer_r1.graphs.state import HistoryEntry, ReflectionInput, ReflectionOutp
 
 logger = logging.getLogger(__name__)
 
+MAX_TRIED_SHOWN = 4
+"""How many of the latest rejected plans on the best draft the next reflection is shown."""
+
 StopReason = Literal["target_reached", "max_iterations", "patience", "writer_failed"]
 
 
@@ -381,11 +384,12 @@ async def reflect_node(state: ReflectionState, runtime: Runtime[ReflectionContex
     context = runtime.context or ReflectionContext()
     assert state.criteria is not None
     best = _best(state)
-    tried = [
-        _experience_of(state, entry)
+    rejected = [
+        entry
         for entry in state.history
         if entry.base_index == state.best_index and entry.reflection is not None and not entry.accepted
     ]
+    tried = [_experience_of(state, entry) for entry in rejected[-MAX_TRIED_SHOWN:]]
     reflector = Reflector(model_for(context, "reflector"))
     try:
         reflection = await reflector.areflect(
