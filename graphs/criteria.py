@@ -308,7 +308,8 @@ async def finalize(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
     if runtime.store is not None:
         from writer_r1.memory.library import CriteriaLibrary
 
-        await CriteriaLibrary(runtime.store).aput(criteria)
+        library = await asyncio.to_thread(CriteriaLibrary, runtime.store)  # may load an embedding model
+        await library.aput(criteria)
     return {"criteria": criteria}
 
 

@@ -319,7 +319,8 @@ async def remember(state: ReflectionState, runtime: Runtime[ReflectionContext]) 
     entry = state.history[-1]
     if entry.reflection is None or entry.base_index is None:
         return {}
-    memory = memory_for(runtime.context or ReflectionContext(), runtime)
+    # Opening a store or loading an embedding model blocks: keep it off the event loop (Studio enforces this).
+    memory = await asyncio.to_thread(memory_for, runtime.context or ReflectionContext(), runtime)
     if memory is None:
         return {}
     experience = _experience_of(state, entry)
@@ -365,7 +366,7 @@ async def recall(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
     context = runtime.context or ReflectionContext()
     assert state.criteria is not None
     weaknesses = rank_weaknesses(state.criteria, _best(state).scorecard)
-    memory = memory_for(context, runtime)
+    memory = await asyncio.to_thread(memory_for, context, runtime)
     recalled: list[Experience] = []
     if memory is not None and context.recall_k > 0:
         try:

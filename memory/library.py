@@ -17,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 import os
 from collections.abc import Sequence
@@ -163,7 +165,8 @@ async def acriteria_for(
         raise UserError("the task is empty")
     if not 0.0 <= similarity_threshold <= same_task_threshold <= 1.0:
         raise UserError("need 0 <= similarity_threshold <= same_task_threshold <= 1")
-    shelf = library if isinstance(library, CriteriaLibrary) else CriteriaLibrary(library)
+    # Opening a SQLite file or loading an embedding model blocks: off the event loop.
+    shelf = library if isinstance(library, CriteriaLibrary) else await asyncio.to_thread(CriteriaLibrary, library)
     hits = await shelf.asearch(task, limit=1)
     if hits:
         stored, similarity = hits[0]

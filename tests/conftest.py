@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("LANGSMITH_TRACING", "false")
+# The criteria library and memory default to ~/.cache/writer-r1; tests keep theirs in a throwaway folder.
+os.environ["WRITER_R1_HOME"] = tempfile.mkdtemp(prefix="writer-r1-tests-")
 for _variable in ("WRITER_R1_MODEL", "WRITER_R1_BASE_URL", "WRITER_R1_API_KEY", "OPENAI_BASE_URL"):
     os.environ.pop(_variable, None)
 

@@ -119,3 +119,25 @@ def test_criteria_graph_runs_through_the_sdk_against_a_loopback_server(studio_se
     assert criteria.task == "Write a short story about a lighthouse keeper"
     assert criteria.provenance.model == "openai:loopback-model" and criteria.provenance.samples >= 2
     assert len(loopback.requests) >= 5  # writer, coders, inducer, critic at least
+
+
+def test_reflection_graph_runs_through_the_sdk_against_a_loopback_server(studio_server: str, loopback) -> None:
+    from langgraph_sdk import get_client
+
+    async def run() -> dict:
+        client = get_client(url=studio_server)
+        assistant = (await client.assistants.search(graph_id="reflection", limit=1))[0]
+        schemas = await client.assistants.get_schemas(assistant["assistant_id"])
+        assert {"max_iterations", "target_score", "patience", "min_gain"} <= set(schemas["context_schema"]["properties"])
+        return await client.runs.wait(
+            None,
+            "reflection",
+            input={"task": "Write a four-line poem about the sea", "draft": "The sea is big.\nIt is blue."},
+            context={"model": "openai:loopback-model", "base_url": loopback.base_url, "max_iterations": 1},
+        )
+
+    output = asyncio.run(run())
+    assert output["best_draft"]
+    assert output["stop_reason"]
+    assert 1 <= len(output["history"]) <= 2
+    assert any("response_format" in request for request in loopback.requests)
