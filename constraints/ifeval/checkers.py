@@ -44,6 +44,17 @@ Stripped = Annotated[str, AfterValidator(lambda value: _nonblank(value).strip())
 # --- keywords -------------------------------------------------------------------------------
 
 
+def _contains(stats: TextStats, keyword: str) -> bool:
+    """Whether `keyword` occurs in the text ignoring case, as `re.search(re.escape(k), text, re.I)` decides.
+
+    Between ASCII strings that is a search in lower case; beyond ASCII the regex engine's case
+    folding decides (it matches the Kelvin sign with "k", for one).
+    """
+    if stats.is_ascii and keyword.isascii():
+        return keyword.lower() in stats.lower
+    return re.search(re.escape(keyword), stats.text, re.IGNORECASE) is not None
+
+
 class KeywordsArgs(Args):
     keywords: list[NonBlank] = Field(min_length=1)
 
@@ -59,7 +70,7 @@ class KeywordExistence(Checker):
         return f"Include keywords {sorted(self.args.keywords)} in the response."
 
     def measure(self, stats: TextStats) -> Verdict:
-        missing = [k for k in self.args.keywords if not re.search(re.escape(k), stats.text, re.IGNORECASE)]
+        missing = [k for k in self.args.keywords if not _contains(stats, k)]
         return Verdict(not missing, f"missing: {missing}" if missing else "all keywords present")
 
 
@@ -82,7 +93,10 @@ class KeywordFrequency(Checker):
 
     def measure(self, stats: TextStats) -> Verdict:
         a = self.args
-        found = len(re.findall(re.escape(a.keyword), stats.text, re.IGNORECASE))
+        if stats.is_ascii and a.keyword.isascii():  # ASCII case-insensitive matching is matching in lower case
+            found = stats.lower.count(a.keyword.lower())
+        else:
+            found = len(re.findall(re.escape(a.keyword), stats.text, re.IGNORECASE))
         return Verdict(compare(found, a.relation, a.frequency), f"{a.keyword!r} appears {found} times")
 
 
@@ -101,7 +115,11 @@ class ForbiddenWords(Checker):
         return f"Do not include keywords {sorted(set(self.args.forbidden_words))} in the response."
 
     def measure(self, stats: TextStats) -> Verdict:
-        used = [w for w in self.args.forbidden_words if re.search(rf"\b{re.escape(w)}\b", stats.text, re.IGNORECASE)]
+        used = [
+            w
+            for w in self.args.forbidden_words
+            if _contains(stats, w) and re.search(rf"\b{re.escape(w)}\b", stats.text, re.IGNORECASE)
+        ]
         return Verdict(not used, f"used: {used}" if used else "no forbidden word used")
 
 

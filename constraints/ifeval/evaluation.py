@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from writer_r1.constraints.base import Checker
 from writer_r1.constraints.errors import ConstraintArgumentError, ConstraintError
 from writer_r1.constraints.registry import get_checker
-from writer_r1.constraints.text import TextStats, analyze, prefetch_languages
+from writer_r1.constraints.text import TextStats, analyze, on_clear_cache, prefetch_languages
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +105,31 @@ def build_checkers(row: IFEvalInput) -> list[Checker]:
     return checkers
 
 
+# The checkers built for each input row object (rows are frozen), so that a strict and a loose pass
+# over the same rows use the same checker objects and share their verdicts on the responses.
+# Emptied with the text caches (`writer_r1.constraints.text.clear_cache`).
+_ROW_CHECKERS: dict[int, tuple[IFEvalInput, list[Checker]]] = {}
+_ROW_CHECKERS_LIMIT = 1 << 16
+on_clear_cache(_ROW_CHECKERS.clear)
+
+
+def _row_checkers(row: IFEvalInput) -> list[Checker]:
+    known = _ROW_CHECKERS.get(id(row))
+    if known is not None and known[0] is row:
+        return known[1]
+    checkers = build_checkers(row)
+    if len(_ROW_CHECKERS) >= _ROW_CHECKERS_LIMIT:
+        _ROW_CHECKERS.clear()
+    _ROW_CHECKERS[id(row)] = (row, checkers)  # the entry keeps the row alive, so its id is not reused
+    return checkers
+
+
 def _follows(checker: Checker, stats: TextStats) -> bool:
-    return bool(stats.stripped) and checker.measure(stats).passed
+    verdicts = stats.verdicts
+    known = verdicts.get(checker)
+    if known is None:
+        known = verdicts[checker] = bool(stats.stripped) and checker.measure(stats).passed
+    return known
 
 
 def _prefetch(pairs: Iterable[tuple[Checker, TextStats]]) -> None:
@@ -144,7 +167,8 @@ def evaluate_row(row: IFEvalInput, response: str, mode: Mode = "strict") -> IFEv
 
 
 def _result(row: IFEvalInput, response: str, verdicts: list[bool]) -> IFEvalResult:
-    return IFEvalResult(
+    # every field is built here with its declared type, so validation would only repeat the work
+    return IFEvalResult.model_construct(
         instruction_id_list=list(row.instruction_id_list),
         prompt=row.prompt,
         response=response,
@@ -168,7 +192,7 @@ def evaluate(
     for row in rows:
         if row.prompt not in responses:
             raise ConstraintError(f"no response for prompt {row.key!r}: {row.prompt[:60]!r}")
-    jobs = [(build_checkers(row), responses[row.prompt]) for row in rows]
+    jobs = [(_row_checkers(row), responses[row.prompt]) for row in rows]
     verdicts = _verdicts(jobs, mode)
     return [_result(row, response, v) for row, (_, response), v in zip(rows, jobs, verdicts, strict=True)]
 
