@@ -24,8 +24,8 @@ Example:
 from __future__ import annotations
 
 import re
-from functools import cached_property, lru_cache
 from collections.abc import Callable
+from functools import cached_property, lru_cache
 from typing import Any
 
 _WORD = re.compile(r"\w+")
