@@ -63,6 +63,16 @@ class ReferenceStats(TextStats):
         return sum(1 for token in tokens if token.isupper())
 
     @property  # type: ignore[override]
+    def word_count(self) -> int:
+        from nltk.tokenize import RegexpTokenizer
+
+        return len(RegexpTokenizer(r"\w+").tokenize(self.text))
+
+    @property  # type: ignore[override]
+    def is_ascii(self) -> bool:
+        return False  # keyword checks take the regular-expression route, as the official code does
+
+    @property  # type: ignore[override]
     def language(self) -> str | None:
         import langdetect
         from langdetect.lang_detect_exception import LangDetectException

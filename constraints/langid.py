@@ -613,9 +613,12 @@ class _Batch:
         self.prob = np.empty((count, self.size))
         self.slots = np.empty((count, _MAX_DRAWS + 4), dtype=np.int64)
         self.weights = np.empty((count, 5))
+        self.lane_weight = np.empty(count)
         self.slot = np.empty(count, dtype=np.int64)
         self.attention = np.empty(count, dtype=np.int64)
         self.filled = np.empty(count, dtype=np.int64)
+        self.base = np.arange(count) * (_MAX_DRAWS + 4)  # where each row starts in the flattened slots
+        self.opened = False
         for index in range(count):
             self.place(index, _Lane(index, 0, _RandomState()))
 
@@ -629,8 +632,10 @@ class _Batch:
         self._fill(k, lane, job)
         self.prob[k] = 1.0 / self.size
         self.weights[k] = (lane.weight, 0.0, 0.0, 0.0, 0.0)  # padding: 1.0 + 0.0
+        self.lane_weight[k] = lane.weight
+        self.opened = True
         self.slot[k] = 0
-        self.attention[k] = 0  # after the first block the padding ends
+        self.attention[k] = min(_SPECULATE_AFTER, int(self.filled[k]) - 10)
 
     def _fill(self, k: int, lane: _Lane, job: _Job) -> None:
         available = min(len(job.picks) - lane.first, _MAX_DRAWS)
@@ -643,11 +648,12 @@ class _Batch:
         """Park row k until it is reused or dropped: it multiplies by 1.0 from slot 0, every step."""
         self.lanes[k] = None
         self.free.append(k)
-        self.slots[k, :5] = self.pad
+        self.slots[k] = self.pad
         self.weights[k] = 0.0
+        self.lane_weight[k] = 0.0
         self.prob[k] = 1.0 / self.size
         self.slot[k] = 0
-        self.attention[k] = 0
+        self.attention[k] = _ITERATION_LIMIT  # then back to slot 0
 
     def _add_row(self) -> int:
         if self.free:
@@ -657,6 +663,8 @@ class _Batch:
         self.prob = np.concatenate((self.prob, self.prob[:1]))
         self.slots = np.concatenate((self.slots, self.slots[:1]))
         self.weights = np.concatenate((self.weights, self.weights[:1]))
+        self.lane_weight = np.concatenate((self.lane_weight, self.lane_weight[:1]))
+        self.base = np.arange(len(self.lanes)) * (_MAX_DRAWS + 4)
         self.slot = np.concatenate((self.slot, self.slot[:1]))
         self.attention = np.concatenate((self.attention, self.attention[:1]))
         self.filled = np.concatenate((self.filled, self.filled[:1]))
@@ -666,6 +674,7 @@ class _Batch:
         """Drop the free rows (they would still be computed)."""
         keep = [k for k, lane in enumerate(self.lanes) if lane is not None]
         self.prob, self.slots, self.weights = self.prob[keep], self.slots[keep], self.weights[keep]
+        self.lane_weight = self.lane_weight[keep]
         self.slot, self.attention, self.filled = self.slot[keep], self.attention[keep], self.filled[keep]
         self.lanes = [self.lanes[k] for k in keep]
         self.free = []
@@ -676,15 +685,20 @@ class _Batch:
         table = self.arrays.table
         while len(self.lanes) > len(self.free):
             count = len(self.lanes)
-            block = np.empty((count, 6, self.size))
-            block[:, 0] = self.prob
-            table.take(self.slots[np.arange(count)[:, None], self.slot[:, None] + width], axis=0, out=block[:, 1:])
-            block[:, 1:] += self.weights[:, :, None]  # weight + q, as langdetect adds them
-            prob = self.prob = np.multiply.reduce(block, axis=1)  # ((p * f1) * f2) ... left to right
+            drawn = self.slots.reshape(-1).take((self.base[:count] + self.slot)[:, None] + width)
+            factors = table.take(drawn, axis=0)
+            factors += self.weights[:, :, None]  # weight + q, as langdetect adds them
+            prob = self.prob
+            for k in range(5):  # ((p * f1) * f2) ... left to right
+                prob *= factors[:, k]
             prob /= _row_sums(np, prob)[:, None]
             converged = prob.max(axis=1) > _CONV_THRESHOLD
             events = (converged | (self.slot >= self.attention)).nonzero()[0].tolist()
             self.slot += 5
+            if self.opened:  # rows past their first block: no more padding
+                opened = (self.slot == 5).nonzero()[0]
+                self.weights[opened] = self.lane_weight[opened, None]
+                self.opened = False
             for k in events:
                 self._attend(k, bool(converged[k]))
             if len(self.free) > max(2, (count - len(self.free)) // 4):
@@ -705,8 +719,6 @@ class _Batch:
         if converged or last_draw >= _ITERATION_LIMIT:
             self._finish(k, lane, job, last_draw)
             return
-        if last_draw == 0:
-            self.weights[k] = lane.weight
         if last_draw + 10 > self.filled[k]:
             job.cover(self.stream, lane.first + 2 * int(self.filled[k]))
             self._fill(k, lane, job)

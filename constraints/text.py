@@ -107,6 +107,16 @@ def _treebank() -> Any:
     return StdlibWordTokenizer()
 
 
+def sentence_upper_bound(text: str) -> int:
+    """At least `len(split_sentences(text))`: every sentence but the last ends at one of Punkt's
+    candidate boundaries, each a '.', '?' or '!' character.
+
+    >>> sentence_upper_bound("One. Two? Three")
+    3
+    """
+    return text.count(".") + text.count("?") + text.count("!") + 1
+
+
 def split_sentences(text: str) -> list[str]:
     """English sentences as NLTK's `sent_tokenize` finds them."""
     return punkt_english().tokenize(text)
@@ -275,6 +285,11 @@ class TextStats:
     @cached_property
     def sentence_count(self) -> int:
         return len(self.sentences)
+
+    @cached_property
+    def sentence_bound(self) -> int:
+        """An upper bound on `sentence_count`: Punkt ends a sentence only at a '.', '?' or '!'."""
+        return sentence_upper_bound(self.text)
 
     @cached_property
     def regex_words(self) -> list[str]:

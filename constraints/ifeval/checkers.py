@@ -271,6 +271,9 @@ class NumberSentences(Checker):
 
     def measure(self, stats: TextStats) -> Verdict:
         a = self.args
+        at_most = stats.sentence_bound
+        if at_most < a.num_sentences:  # decided without splitting
+            return Verdict(compare(at_most, a.relation, a.num_sentences), f"at most {at_most} sentences")
         found = stats.sentence_count
         return Verdict(compare(found, a.relation, a.num_sentences), f"found {found} sentences")
 

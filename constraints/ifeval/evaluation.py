@@ -167,8 +167,7 @@ def evaluate_row(row: IFEvalInput, response: str, mode: Mode = "strict") -> IFEv
 
 
 def _result(row: IFEvalInput, response: str, verdicts: list[bool]) -> IFEvalResult:
-    # every field is built here with its declared type, so validation would only repeat the work
-    return IFEvalResult.model_construct(
+    return IFEvalResult(
         instruction_id_list=list(row.instruction_id_list),
         prompt=row.prompt,
         response=response,
