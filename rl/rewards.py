@@ -1,0 +1,375 @@
+"""Reward functions for TRL's `GRPOTrainer`: criteria quality, constraint compliance, and RLMR's mix of both.
+
+They follow TRL's contract: called with keywords over the whole batch (`prompts`, `completions`,
+`completion_ids`, every dataset column, `trainer_state`, `log_metric`, `log_extra`), return one
+`float | None` per completion, work with plain-text and conversational data, pickle (clients are
+rebuilt lazily in each worker), and expose `__name__`. `__call__` is async: TRL 1.16 runs async
+reward functions concurrently on its own event loop; outside a trainer use `score(...)`.
+
+Dataset columns:
+    criteria     a `CriteriaSet` as JSON (or a dict), or an id in the criteria library
+    constraints  a JSON list of `{"id": registry id, "kwargs": {...}}`; absent or None → extracted from
+                 the prompt with the rule extractor, cached per prompt
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from writer_r1.core.asyncio_utils import run_sync
+from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
+from writer_r1.core.errors import UserError
+from writer_r1.core.scorecard import ConstraintResult, Scorecard
+from writer_r1.rl.rlmr import rlmr_mix
+
+logger = logging.getLogger(__name__)
+
+LogMetric = Callable[[str, float], None]
+
+
+def message_text(value: Any) -> str:
+    """The text of a prompt or completion in standard (str) or conversational (list of messages) format."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [m.get("content", "") if isinstance(m, dict) else str(m) for m in value]
+        return "\n".join(p if isinstance(p, str) else json.dumps(p, ensure_ascii=False) for p in parts)
+    if isinstance(value, dict):
+        return str(value.get("content", ""))
+    return str(value)
+
+
+def task_text(prompt: Any) -> str:
+    """The task a prompt asks for: in conversational format, the last user turn."""
+    if isinstance(prompt, list):
+        users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+        if users and isinstance(users[-1], str):
+            return users[-1]
+    return message_text(prompt)
+
+
+def _column(kwargs: dict[str, Any], name: str, size: int) -> list[Any]:
+    values = kwargs.get(name)
+    if values is None:
+        return [None] * size
+    if len(values) != size:
+        raise UserError(f"dataset column {name!r} has {len(values)} values for {size} completions")
+    return list(values)
+
+
+class _Reward:
+    """Shared plumbing: a name for TRL, lazy state dropped on pickling, a sync entry point."""
+
+    __name__ = "writer_r1_reward"
+    _transient: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for key in self._transient:
+            state[key] = None
+        return state
+
+    def score(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[float | None]:
+        """Score a batch outside a trainer (works inside a running event loop too)."""
+        return run_sync(self(prompts=list(prompts), completions=list(completions), **columns))
+
+    async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
+        raise NotImplementedError
+
+
+class ConstraintReward(_Reward):
+    """Share of a row's constraints that a completion satisfies, checked deterministically.
+
+    A row with no constraints scores 1.0 (nothing was asked). Constraints that cannot be verified
+    (an `llm:` requirement without a verifier) are left out of the share; a completion whose
+    constraints are all unverifiable gets None.
+
+    Example:
+        >>> reward = ConstraintReward()
+        >>> reward.score(["Answer without commas."], ["No commas here"],
+        ...              constraints=['[{"id": "punctuation:no_comma"}]'])
+        [1.0]
+    """
+
+    __name__ = "constraints"
+
+    def __init__(self, *, llm_verifier: Any = None, extract: bool = True):
+        self.llm_verifier = llm_verifier
+        self.extract = extract
+        self._extracted: dict[str, list[ConstraintSpec]] = {}
+
+    def constraints_for(self, prompt: Any, column: Any) -> list[ConstraintSpec]:
+        """The row's constraints: the column's JSON list, else extracted from the prompt (cached)."""
+        if column is not None:
+            raw = json.loads(column) if isinstance(column, str) else column
+            if not isinstance(raw, list):
+                raise UserError("the constraints column must be a JSON list of {id, kwargs} objects")
+            return [ConstraintSpec.model_validate(item) for item in raw]
+        if not self.extract:
+            return []
+        task = task_text(prompt)
+        if task not in self._extracted:
+            from writer_r1.agents.extractor import extract_rules
+
+            self._extracted[task] = extract_rules(task)
+        return self._extracted[task]
+
+    async def results(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[list[ConstraintResult]]:
+        from writer_r1.constraints import averify
+
+        column = _column(kwargs, "constraints", len(completions))
+        specs = [self.constraints_for(p, c) for p, c in zip(prompts, column, strict=True)]
+        reports = await asyncio.gather(
+            *(averify(message_text(text), spec, llm_verifier=self.llm_verifier) for text, spec in zip(completions, specs, strict=True))
+        )
+        return [list(report.results) for report in reports]
+
+    async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
+        results = await self.results(prompts, completions, kwargs)
+        log_metric: LogMetric | None = kwargs.get("log_metric")
+        if log_metric is not None:
+            _log_constraint_rates(log_metric, results)
+        return [_pass_share(r) for r in results]
+
+
+def _pass_share(results: list[ConstraintResult]) -> float | None:
+    if not results:
+        return 1.0
+    verified = [r for r in results if r.passed is not None]
+    if not verified:
+        return None
+    return sum(1 for r in verified if r.passed) / len(verified)
+
+
+def _log_constraint_rates(log_metric: LogMetric, results: list[list[ConstraintResult]]) -> None:
+    by_id: dict[str, list[float]] = defaultdict(list)
+    for row in results:
+        for result in row:
+            if result.passed is not None:
+                by_id[result.id].append(1.0 if result.passed else 0.0)
+    for constraint_id, values in by_id.items():
+        log_metric(f"constraints/{constraint_id}", sum(values) / len(values))
+
+
+class CriteriaReward(_Reward):
+    """The judge's weighted `overall` score of each completion against its row's criteria.
+
+    A completion whose judging failed after retries gets None (TRL leaves it out of the group
+    baseline and gives it no advantage), never 0; failures are counted in `log_metric`.
+
+    Example:
+        >>> reward = CriteriaReward(judge_model="fake")
+        >>> criteria = '{"dimensions": [{"name": "Craft", "criteria": [{"id": "imagery", "name": "Imagery",' \\
+        ...     ' "description": "Concrete images", "levels": [{"anchor": "none"}, {"anchor": "vivid"}]}]}]}'
+        >>> [0.0 <= r <= 1.0 for r in reward.score(["Write a haiku"], ["frost on the window"], criteria=[criteria])]
+        [True]
+    """
+
+    __name__ = "criteria"
+    _transient = ("_judge", "_criteria_cache")
+
+    def __init__(
+        self,
+        judge_model: Any = None,
+        *,
+        base_url: str | None = None,
+        max_concurrency: int = 64,
+        criteria_per_call: int | None = None,
+        retries: int = 2,
+        cache: str | None = "memory",
+        library: str | None = None,
+    ):
+        self.judge_model = judge_model
+        self.base_url = base_url
+        self.max_concurrency = max_concurrency
+        self.criteria_per_call = criteria_per_call
+        self.retries = retries
+        self.cache = cache
+        self.library = library
+        self._judge: Any = None
+        self._criteria_cache: dict[str, CriteriaSet] | None = None
+
+    @property
+    def judge(self) -> Any:
+        if self._judge is None:
+            from writer_r1.agents.judge import Judge
+
+            self._judge = Judge(
+                self.judge_model if self.judge_model is not None else _default_spec(),
+                base_url=self.base_url,
+                max_concurrency=self.max_concurrency,
+                criteria_per_call=self.criteria_per_call,
+                retries=self.retries,
+                cache=self.cache,
+            )
+        return self._judge
+
+    def criteria_of(self, value: Any) -> CriteriaSet:
+        """Parse a row's criteria (JSON, dict or library id) once per distinct value."""
+        if value is None:
+            raise UserError("the dataset has no 'criteria' column (a CriteriaSet as JSON, or a library id)")
+        if self._criteria_cache is None:
+            self._criteria_cache = {}
+        key = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        if key not in self._criteria_cache:
+            if isinstance(value, CriteriaSet):
+                parsed = value
+            elif isinstance(value, dict):
+                parsed = CriteriaSet.model_validate(value)
+            elif value.lstrip().startswith("{"):
+                parsed = CriteriaSet.model_validate_json(value)
+            else:
+                from writer_r1.memory.library import CriteriaLibrary
+
+                parsed = CriteriaLibrary(self.library).get(value)
+                if parsed is None:
+                    raise UserError(f"no criteria with id {value!r} in the criteria library")
+            self._criteria_cache[key] = parsed
+        return self._criteria_cache[key]
+
+    async def scorecards(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[Scorecard]:
+        column = _column(kwargs, "criteria", len(completions))
+        judge = self.judge
+        return list(
+            await asyncio.gather(
+                *(
+                    judge.ascore(message_text(text), self.criteria_of(criteria), task=task_text(prompt))
+                    for prompt, text, criteria in zip(prompts, completions, column, strict=True)
+                )
+            )
+        )
+
+    async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
+        cards = await self.scorecards(prompts, completions, kwargs)
+        log_metric: LogMetric | None = kwargs.get("log_metric")
+        if log_metric is not None:
+            _log_scorecards(log_metric, cards)
+        return [card.overall for card in cards]
+
+
+def _default_spec() -> str:
+    from writer_r1.core.models import default_model_spec
+
+    return default_model_spec()
+
+
+def _log_scorecards(log_metric: LogMetric, cards: list[Scorecard]) -> None:
+    dimensions: dict[str, list[float]] = defaultdict(list)
+    criteria: dict[str, list[float]] = defaultdict(list)
+    failed = 0
+    for card in cards:
+        if card.overall is None:
+            failed += 1
+        for dimension in card.dimensions:
+            if dimension.score is not None:
+                dimensions[dimension.name].append(dimension.score)
+        for score in card.scores:
+            criteria[score.criterion_id].append(score.score)
+    for name, values in dimensions.items():
+        log_metric(f"quality/dimension/{name}", sum(values) / len(values))
+    for name, values in criteria.items():
+        log_metric(f"quality/criterion/{name}", sum(values) / len(values))
+    log_metric("quality/unscored_fraction", failed / len(cards) if cards else 0.0)
+    if failed:
+        logger.warning("%d of %d completions could not be judged; their quality reward is None", failed, len(cards))
+
+
+def _groups(prompts: list[Any]) -> list[list[int]]:
+    """Indices of consecutive completions of the same prompt (TRL keeps a group's completions together)."""
+    groups: list[list[int]] = []
+    previous: str | None = None
+    for index, prompt in enumerate(prompts):
+        key = json.dumps(prompt, sort_keys=True, ensure_ascii=False) if not isinstance(prompt, str) else prompt
+        if groups and key == previous:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+        previous = key
+    return groups
+
+
+class MixedReward(_Reward):
+    """RLMR: criteria quality and constraint compliance mixed per group with a dynamic λ (see `rlmr`).
+
+    Use it as the only (or dominant) reward function with TRL's default `sum_then_normalize`
+    aggregation: then every completion that breaks a constraint gets a negative advantage whatever
+    its quality. Groups are the runs of consecutive completions with the same prompt, so each
+    process must see whole groups: keep `per_device_train_batch_size × steps_per_generation` a
+    multiple of `num_generations` (TRL splits the generation batch across processes in order).
+
+    Example:
+        >>> reward = MixedReward(judge_model="fake")
+        >>> criteria = '{"dimensions": [{"name": "Craft", "criteria": [{"id": "imagery", "name": "Imagery",' \\
+        ...     ' "description": "Concrete images", "levels": [{"anchor": "none"}, {"anchor": "vivid"}]}]}]}'
+        >>> rewards = reward.score(["No commas please."] * 2, ["a, b", "a b"], criteria=[criteria] * 2,
+        ...                        constraints=['[{"id": "punctuation:no_comma"}]'] * 2)
+        >>> rewards[0] < sum(rewards) / 2
+        True
+    """
+
+    __name__ = "rlmr"
+
+    def __init__(
+        self,
+        judge_model: Any = None,
+        *,
+        base_url: str | None = None,
+        max_concurrency: int = 64,
+        criteria_per_call: int | None = None,
+        retries: int = 2,
+        cache: str | None = "memory",
+        library: str | None = None,
+        llm_verifier: Any = None,
+        margin: float = 0.05,
+        severity_weight: float = 0.01,
+        fallback_penalty: float = 0.5,
+    ):
+        self.quality = CriteriaReward(
+            judge_model, base_url=base_url, max_concurrency=max_concurrency, criteria_per_call=criteria_per_call,
+            retries=retries, cache=cache, library=library,
+        )
+        self.compliance = ConstraintReward(llm_verifier=llm_verifier)
+        self.margin = margin
+        self.severity_weight = severity_weight
+        self.fallback_penalty = fallback_penalty
+
+    async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
+        cards, results = await asyncio.gather(
+            self.quality.scorecards(prompts, completions, kwargs),
+            self.compliance.results(prompts, completions, kwargs),
+        )
+        quality = [card.overall for card in cards]
+        passed = [all(r.passed is not False for r in row) for row in results]
+        failures = [sum(1 for r in row if r.passed is False) for row in results]
+        rewards: list[float | None] = [None] * len(completions)
+        lambdas: list[float] = []
+        all_violating = 0
+        groups = _groups(prompts)
+        for group in groups:
+            mixed, [mix] = rlmr_mix(
+                [quality[i] for i in group], [passed[i] for i in group], len(group),
+                failures=[failures[i] for i in group], margin=self.margin,
+                severity_weight=self.severity_weight, fallback_penalty=self.fallback_penalty,
+            )
+            for index, value in zip(group, mixed, strict=True):
+                rewards[index] = value
+            if mix.lam is not None:
+                lambdas.append(mix.lam)
+            all_violating += mix.all_violating
+        log_metric: LogMetric | None = kwargs.get("log_metric")
+        if log_metric is not None:
+            _log_scorecards(log_metric, cards)
+            _log_constraint_rates(log_metric, results)
+            known = [q for q in quality if q is not None]
+            if known:
+                log_metric("rlmr/quality_mean", sum(known) / len(known))
+            log_metric("rlmr/constraint_pass_rate", sum(passed) / len(passed) if passed else 1.0)
+            if lambdas:
+                log_metric("rlmr/lambda_mean", sum(lambdas) / len(lambdas))
+            log_metric("rlmr/all_violating_groups", all_violating / len(groups) if groups else 0.0)
+        return rewards

@@ -1,0 +1,112 @@
+"""RLMR mixing: every violator below its group mean, compliant order kept, λ adapts, severity, fallback."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from writer_r1.core.errors import UserError
+from writer_r1.rl.rlmr import fixed_weight_rewards, rlmr_mix, rlmr_rewards
+
+quality_value = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+@st.composite
+def groups(draw, allow_none: bool = False):
+    size = draw(st.integers(min_value=2, max_value=12))
+    values = st.one_of(quality_value, st.none()) if allow_none else quality_value
+    quality = draw(st.lists(values, min_size=size, max_size=size))
+    passed = draw(st.lists(st.booleans(), min_size=size, max_size=size))
+    failures = [0 if ok else draw(st.integers(min_value=1, max_value=5)) for ok in passed]
+    return quality, passed, failures
+
+
+def _mean(values):
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known)
+
+
+@settings(max_examples=400, deadline=None)
+@given(groups(allow_none=True))
+def test_every_violator_ends_below_the_group_mean(group) -> None:
+    quality, passed, failures = group
+    rewards, [mix] = rlmr_mix(quality, passed, len(quality), failures=failures)
+    compliant_known = [i for i, ok in enumerate(passed) if ok and quality[i] is not None]
+    if all(passed) or not compliant_known:
+        return  # nothing to be below (checked by the fallback tests)
+    mean = _mean(rewards)  # what TRL's nan-aware baseline sees
+    for i, ok in enumerate(passed):
+        if not ok:
+            assert rewards[i] is not None
+            assert rewards[i] < mean - 1e-12
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_compliant_completions_keep_their_quality_and_order(group) -> None:
+    quality, passed, failures = group
+    rewards = rlmr_rewards(quality, passed, len(quality), failures=failures)
+    for i, ok in enumerate(passed):
+        if ok and not all(not p for p in passed):
+            assert rewards[i] == pytest.approx(quality[i])
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups())
+def test_severity_orders_violators_of_equal_quality(group) -> None:
+    quality, passed, failures = group
+    if all(passed):
+        return
+    same = [0.5] * len(quality)
+    rewards = rlmr_rewards(same, passed, len(quality), failures=failures)
+    violators = [i for i, ok in enumerate(passed) if not ok]
+    for a in violators:
+        for b in violators:
+            if failures[a] > failures[b]:
+                assert rewards[a] < rewards[b]
+
+
+def test_lambda_adapts_to_the_quality_spread() -> None:
+    passed = [False, True, True, True]
+    _, [narrow] = rlmr_mix([0.52, 0.5, 0.5, 0.5], passed, 4, margin=0.0)
+    _, [wide] = rlmr_mix([0.95, 0.5, 0.3, 0.1], passed, 4, margin=0.0)
+    assert 0 < narrow.lam < wide.lam
+
+
+def test_no_violators_means_reward_is_quality() -> None:
+    assert rlmr_rewards([0.1, 0.9, None], [True, True, True], 3) == [0.1, 0.9, None]
+
+
+def test_all_violating_group_falls_back_to_a_per_failure_penalty() -> None:
+    rewards, [mix] = rlmr_mix([0.9, 0.2], [False, False], 2, failures=[3, 1], fallback_penalty=0.5)
+    assert mix.all_violating and mix.lam is None
+    assert rewards == pytest.approx([0.9 - 1.5, 0.2 - 0.5])
+
+
+def test_groups_are_mixed_independently() -> None:
+    rewards = rlmr_rewards([0.9, 0.1, 0.9, 0.1], [False, True, True, True], 2)
+    assert rewards[2:] == [0.9, 0.1]
+    assert rewards[0] < (rewards[0] + rewards[1]) / 2
+
+
+def test_a_compliant_judge_failure_stays_none_and_a_violator_is_still_penalised() -> None:
+    rewards = rlmr_rewards([None, None, 0.6, 0.4], [True, False, True, True], 4)
+    assert rewards[0] is None
+    assert rewards[1] is not None and rewards[1] < _mean(rewards)
+
+
+@pytest.mark.parametrize(
+    ("quality", "passed", "g"), [([0.1], [True], 0), ([0.1, 0.2, 0.3], [True] * 3, 2), ([0.1], [True, False], 1)]
+)
+def test_bad_shapes_are_clear_errors(quality, passed, g) -> None:
+    with pytest.raises(UserError):
+        rlmr_rewards(quality, passed, g)
+
+
+def test_fixed_weight_leaves_fluent_violators_ahead_where_rlmr_does_not() -> None:
+    quality, passed = [0.95, 0.4, 0.35, 0.3], [False, True, True, True]
+    fixed = fixed_weight_rewards(quality, passed, 0.2)
+    assert fixed[0] > sum(fixed) / 4
+    mixed = rlmr_rewards(quality, passed, 4)
+    assert mixed[0] < sum(mixed) / 4
