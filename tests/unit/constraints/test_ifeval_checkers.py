@@ -127,3 +127,32 @@ def test_missing_response_is_an_error():
 def test_null_kwargs_are_treated_as_absent():
     row = {"prompt": "p", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{"num_words": None}]}
     assert evaluate([row], {"p": "ok"})[0].follow_all_instructions
+
+
+@pytest.mark.parametrize(
+    ("instruction_id", "kwargs", "response"),
+    [
+        ("keywords:existence", {"keywords": ["kelvin"]}, "\u212aelvin scale"),  # Kelvin sign folds to k
+        ("keywords:existence", {"keywords": ["\u212aelvin"]}, "kelvin scale"),
+        ("keywords:existence", {"keywords": ["Tide"]}, "the TIDE turned"),
+        ("keywords:frequency", {"keyword": "aa", "frequency": 2, "relation": "at least"}, "AAAA aa"),
+        ("keywords:frequency", {"keyword": "ſun", "frequency": 1, "relation": "at least"}, "SUN sun"),
+        ("keywords:forbidden_words", {"forbidden_words": ["tide"]}, "the tides turned"),
+        ("keywords:forbidden_words", {"forbidden_words": ["tide"]}, "the TIDE turned"),
+        ("keywords:forbidden_words", {"forbidden_words": ["straße"]}, "STRASSE and Straße"),
+    ],
+)
+def test_keyword_checks_equal_the_regular_expressions(instruction_id, kwargs, response):
+    import re
+
+    checker = get_checker(instruction_id, **kwargs)
+    if instruction_id == "keywords:existence":
+        expected = all(re.search(re.escape(k), response, re.IGNORECASE) for k in kwargs["keywords"])
+    elif instruction_id == "keywords:frequency":
+        found = len(re.findall(re.escape(kwargs["keyword"]), response, re.IGNORECASE))
+        expected = found >= kwargs["frequency"]
+    else:
+        expected = not any(
+            re.search(rf"\b{re.escape(w)}\b", response, re.IGNORECASE) for w in kwargs["forbidden_words"]
+        )
+    assert checker.check(response) is expected

@@ -107,3 +107,47 @@ def test_writing_sentences_split_chinese_and_english():
         "Dr. Smith left.",
         "Then he came back.",
     ]
+
+
+_PUNCTUATION_HEAVY = st.lists(
+    st.sampled_from(
+        list("ab .?!-\n'\")") + ["Dr.", "...", ". . .", "--", "e.g.", "U.S.", "Mr. X", " Then", "!!!", "?!"]
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_PUNCTUATION_HEAVY)
+def test_punkt_memo_and_pattern_split_like_nltk(pieces):
+    sample = "".join(pieces)
+    text.clear_cache()
+    expected = _nltk_punkt().tokenize(sample)
+    assert text.split_sentences(sample) == expected
+    assert text.split_sentences(sample) == expected  # again, from the memoised decisions
+    assert len(expected) <= text.sentence_upper_bound(sample)
+
+
+def test_sentence_bound_holds_on_ifeval_texts(sample_texts):
+    for sample in sample_texts:
+        assert len(text.split_sentences(sample)) <= text.sentence_upper_bound(sample)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZ9_ -.\n'’éßΣ中😀\u0301\u00a0\u2028")), max_size=60))
+def test_fast_word_and_capital_counts_equal_the_definitions(sample):
+    import re
+
+    assert text.count_words(sample) == len(re.findall(r"\w+", sample))
+    low, high = text.capital_word_bounds(sample)
+    assert high == sum(1 for char in sample if char.isupper())
+    assert low == sum(1 for chunk in sample.split() if chunk.isupper())
+
+
+def test_sentences_equal_nltk_on_every_response_and_variant(ifeval_data):
+    inputs, responses, _ = ifeval_data
+    reference = _nltk_punkt()
+    text.clear_cache()
+    samples = {variant for row in inputs for variant in loose_variants(responses[row.prompt])}
+    mismatched = [sample[:60] for sample in samples if text.split_sentences(sample) != reference.tokenize(sample)]
+    assert mismatched == []
