@@ -57,6 +57,10 @@ def _register() -> None:
     from writer_r1.graphs.commands import app as criteria_app
 
     app.add_typer(criteria_app, name="criteria", help="Build criteria with the Grounded-Theory graph.")
+    from writer_r1.rl.commands import data_app, train_app
+
+    app.add_typer(train_app, name="train")
+    app.add_typer(data_app, name="data")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,101 @@
+"""`writer-r1 train sft|grpo --config FILE` and `writer-r1 data prepare`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from writer_r1.core.errors import UserError
+
+train_app = typer.Typer(help="Train with TRL: SFT on reflections, GRPO with criteria and constraint rewards.", no_args_is_help=True)
+data_app = typer.Typer(help="Build training datasets.", no_args_is_help=True)
+console = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", help="YAML: model, dataset, reward, peft + TRL config keys.")]
+
+
+@train_app.command("sft")
+def train_sft(config: ConfigOption) -> None:
+    """Supervised fine-tuning with TRL's SFTTrainer (e.g. on `writer-r1 data sft` output)."""
+    from writer_r1.rl.train import train
+
+    trainer = train("sft", config)
+    console.print(f"trained {trainer.state.global_step} steps; saved to {trainer.args.output_dir}")
+
+
+@train_app.command("grpo")
+def train_grpo(config: ConfigOption) -> None:
+    """GRPO with TRL's GRPOTrainer and our rewards (RLMR-mixed criteria and constraints by default)."""
+    from writer_r1.rl.train import train
+
+    trainer = train("grpo", config)
+    console.print(f"trained {trainer.state.global_step} steps; saved to {trainer.args.output_dir}")
+
+
+def read_prompts(path: Path) -> list[str]:
+    """Prompts from JSONL (`{"prompt": ...}` per line) or plain text (one prompt per non-empty line)."""
+    if not path.is_file():
+        raise UserError(f"no prompts file {path}")
+    prompts = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if path.suffix == ".jsonl":
+            try:
+                row = json.loads(line)
+                prompt = row["prompt"] if isinstance(row, dict) else None
+            except (ValueError, KeyError):
+                prompt = None
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise UserError(f"{path}:{number}: expected a JSON object with a non-empty 'prompt' string")
+            prompts.append(prompt)
+        else:
+            prompts.append(line.strip())
+    if not prompts:
+        raise UserError(f"{path} holds no prompts")
+    return prompts
+
+
+@data_app.command("prepare")
+def data_prepare(
+    prompts: Annotated[Path, typer.Option("--prompts", help="JSONL with a 'prompt' field, or one prompt per line.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the GRPO dataset (JSONL).")],
+    criteria: Annotated[Path | None, typer.Option("--criteria", help="One criteria JSON file for every prompt.")] = None,
+    build_criteria: Annotated[bool, typer.Option("--build-criteria", help="Criteria per prompt from the library, or built.")] = False,
+    model: Annotated[str | None, typer.Option("--model", help="Model spec for building criteria / extracting constraints.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
+    conversational: Annotated[bool, typer.Option("--conversational/--standard", help="Prompt as chat messages.")] = True,
+) -> None:
+    """Build a GRPO dataset: prompt, criteria (JSON) and constraints (JSON) per row."""
+    from writer_r1.agents.extractor import extract_rules
+    from writer_r1.core.criteria import CriteriaSet
+
+    if (criteria is None) == (not build_criteria):
+        raise UserError("give exactly one of --criteria FILE and --build-criteria")
+    shared = CriteriaSet.load(str(criteria)) if criteria is not None else None
+    rows = []
+    tasks = read_prompts(prompts)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        progress = bar.add_task("preparing prompts", total=len(tasks))
+        for task in tasks:
+            if shared is not None:
+                row_criteria = shared
+            else:
+                from writer_r1.memory.library import criteria_for
+
+                row_criteria = criteria_for(task, model=model, base_url=base_url)
+            constraints = [spec.model_dump(mode="json", exclude_none=True) for spec in extract_rules(task)]
+            rows.append({
+                "prompt": [{"role": "user", "content": task}] if conversational else task,
+                "criteria": row_criteria.model_dump_json(),
+                "constraints": json.dumps(constraints, ensure_ascii=False),
+            })
+            bar.advance(progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    console.print(f"wrote {len(rows)} rows to {out}")
