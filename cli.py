@@ -44,7 +44,10 @@ def _root(
 
 
 def _register() -> None:
-    """Attach the command groups that live beside the capability they drive."""
+    """Attach the command groups that live beside the capability they drive (once)."""
+    if _state.get("registered"):
+        return
+    _state["registered"] = True
     from writer_r1.constraints.commands import app as verify_app
 
     app.add_typer(verify_app, name="verify", help="Verify constraints (IFEval-compatible and writing checks).")

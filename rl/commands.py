@@ -99,3 +99,24 @@ def data_prepare(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     console.print(f"wrote {len(rows)} rows to {out}")
+
+
+@data_app.command("sft")
+def data_sft(
+    memory: Annotated[Path, typer.Option("--memory", help="Experience memory (SQLite path) filled by writer-r1 reflect.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the SFT dataset (JSONL, TRL messages format).")],
+    kind: Annotated[str, typer.Option("--kind", help="best: task → best draft; reflection: draft + scorecard → reflection and revision.")] = "best",
+) -> None:
+    """Build an SFT dataset from the reflections stored in an experience memory."""
+    from writer_r1.memory.experience import ExperienceMemory
+    from writer_r1.rl.sft_data import rows_from_memory, write_jsonl
+
+    if kind not in {"best", "reflection"}:
+        raise UserError("--kind must be 'best' or 'reflection'")
+    if not memory.is_file():
+        raise UserError(f"no experience memory at {memory}")
+    with ExperienceMemory(str(memory)) as store:
+        rows = rows_from_memory(store, kind)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_jsonl(rows, str(out))
+    console.print(f"wrote {len(rows)} {kind} rows to {out}")

@@ -1,0 +1,59 @@
+"""SFT rows from reflections: only accepted revisions, the best per task, in TRL's messages format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from writer_r1.core.records import Experience, Reflection
+from writer_r1.memory.embeddings import LexicalEmbeddings
+from writer_r1.memory.experience import ExperienceMemory
+from writer_r1.rl.sft_data import best_draft_rows, reflection_rows, to_dataset
+
+
+def experience(task: str, revision: str, after: float, accepted: bool = True) -> Experience:
+    return Experience(task=task, reflection=Reflection(diagnosis="flat imagery", plan=["add one concrete image"]),
+                      draft="The sea.", revision=revision, score_before=0.2, score_after=after, accepted=accepted,
+                      weak_criteria=["imagery"])
+
+
+EXPERIENCES = [
+    experience("Write about the sea", "Grey swell under gulls.", 0.6),
+    experience("Write about the sea", "Salt on the rail, gulls.", 0.8),
+    experience("Write about the sea", "Worse, rejected.", 0.9, accepted=False),
+    experience("Write about rain", "Rain on tin roofs.", 0.7),
+]
+
+
+def test_best_draft_rows_keep_the_best_accepted_revision_per_task() -> None:
+    rows = best_draft_rows(EXPERIENCES)
+    answers = {row["messages"][0]["content"]: row["messages"][1]["content"] for row in rows}
+    assert answers == {"Write about the sea": "Salt on the rail, gulls.", "Write about rain": "Rain on tin roofs."}
+
+
+def test_reflection_rows_show_the_scorecard_and_answer_with_plan_and_revision() -> None:
+    rows = reflection_rows(EXPERIENCES)
+    assert len(rows) == 3
+    prompt, answer = rows[0]["messages"][0]["content"], rows[0]["messages"][1]["content"]
+    assert "imagery" in prompt and "0.200" in prompt and "The sea." in prompt
+    assert answer.startswith("Diagnosis: flat imagery") and answer.endswith("Grey swell under gulls.")
+
+
+def test_rows_become_a_dataset() -> None:
+    dataset = to_dataset(best_draft_rows(EXPERIENCES))
+    assert dataset.column_names == ["messages"] and len(dataset) == 2
+
+
+def test_data_sft_command_reads_an_experience_memory(tmp_path: Path) -> None:
+    from writer_r1.cli import _register, app
+
+    path = tmp_path / "memory.sqlite"
+    with ExperienceMemory(str(path), embeddings=LexicalEmbeddings()) as memory:
+        for item in EXPERIENCES:
+            memory.remember(item)
+    _register()
+    out = tmp_path / "sft.jsonl"
+    result = CliRunner().invoke(app, ["data", "sft", "--memory", str(path), "--out", str(out), "--kind", "reflection"])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 3
