@@ -90,3 +90,35 @@ def test_grpo_from_the_cli_config(tiny_model_dir, make_loopback, tmp_path) -> No
     }))
     main(["train", "grpo", "--config", str(config)])
     assert len(judge.requests) >= 8
+
+
+def test_replay_puts_the_memorys_best_revision_into_a_group(tiny_model_dir, tmp_path) -> None:
+    from writer_r1.core.records import Experience, Reflection
+    from writer_r1.memory.embeddings import LexicalEmbeddings
+    from writer_r1.memory.experience import ExperienceMemory
+    from writer_r1.rl.replay import ReplayRollout
+    from writer_r1.rl.train import TrainConfig, grpo_trainer
+
+    task = "Write a short poem about the sea without commas."
+    revision = "The grey sea rocks the boats at dusk"
+    memory = ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings())
+    memory.remember(Experience(task=task, reflection=Reflection(diagnosis="flat"), draft="sea", revision=revision,
+                               score_before=0.1, score_after=0.9, accepted=True))
+    seen: list[tuple[str, bool]] = []
+
+    def recording_reward(prompts, completions, replayed, **kwargs):
+        seen.extend((c if isinstance(c, str) else c[-1]["content"], r) for c, r in zip(completions, replayed))
+        return [1.0 if r else 0.0 for r in replayed]
+
+    recording_reward.__name__ = "recording"
+    config = TrainConfig(
+        model=str(tiny_model_dir), dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")), reward={"type": "constraints"},
+        trainer=_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=16),
+    )
+    rollout = ReplayRollout(memory, probability=1.0)
+    trainer = grpo_trainer(config, reward=recording_reward, rollout_func=rollout)
+    trainer.train()
+    replayed = [text for text, flag in seen if flag]
+    assert replayed and all(text.strip() == revision for text in replayed)
+    assert rollout.replayed == len(replayed)
+    assert len(seen) == 8 and sum(flag for _, flag in seen) < len(seen)
