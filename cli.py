@@ -12,7 +12,6 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-
 from writer_r1 import __version__
 
 app = typer.Typer(

@@ -23,7 +23,6 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
-
 from writer_r1.core.criteria import ConstraintSpec
 from writer_r1.core.records import Reflection
 

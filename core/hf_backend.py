@@ -10,7 +10,6 @@ import threading
 from typing import Any
 
 from pydantic import PrivateAttr
-
 from writer_r1.core.chat_backend import InProcessChatModel
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ import os
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-
 from writer_r1.core.errors import ModelSpecError
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
-
 from writer_r1.core.errors import StructuredOutputError
 from writer_r1.core.json_scan import find_json_object
 

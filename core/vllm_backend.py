@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import PrivateAttr
-
 from writer_r1.core.chat_backend import InProcessChatModel
 
 logger = logging.getLogger(__name__)

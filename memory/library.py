@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-
 import logging
 import os
 from collections.abc import Sequence

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from writer_r1.core.errors import UserError
 
 train_app = typer.Typer(help="Train with TRL: SFT on reflections, GRPO with criteria and constraint rewards.", no_args_is_help=True)

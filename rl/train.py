@@ -26,7 +26,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-
 from writer_r1.core.errors import UserError
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from writer_r1.core.criteria import CriteriaSet
 
 pytestmark = pytest.mark.slow
@@ -107,7 +106,7 @@ def test_replay_puts_the_memorys_best_revision_into_a_group(tiny_model_dir, tmp_
     seen: list[tuple[str, bool]] = []
 
     def recording_reward(prompts, completions, replayed, **kwargs):
-        seen.extend((c if isinstance(c, str) else c[-1]["content"], r) for c, r in zip(completions, replayed))
+        seen.extend((c if isinstance(c, str) else c[-1]["content"], r) for c, r in zip(completions, replayed, strict=True))
         return [1.0 if r else 0.0 for r in replayed]
 
     recording_reward.__name__ = "recording"

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 import writer_r1
 
 

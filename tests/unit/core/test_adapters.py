@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from writer_r1.core.adapters import WRITINGBENCH_BANDS
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError

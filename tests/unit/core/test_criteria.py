@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-
 from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level, criteria_json_schema
 
 LEVELS = [{"anchor": "weak"}, {"anchor": "fair"}, {"anchor": "strong"}]

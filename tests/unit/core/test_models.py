@@ -8,7 +8,6 @@ import types
 
 import pytest
 from langchain_core.messages import HumanMessage
-
 from writer_r1.core.errors import ModelSpecError
 from writer_r1.core.fake import FakeChatModel
 from writer_r1.core.models import default_model_spec, load_chat_model, model_identity

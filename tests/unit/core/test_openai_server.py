@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pytest
-
 from writer_r1.testing import FaultPlan
 
 SCHEMA = {"type": "object", "properties": {"level": {"type": "integer", "minimum": 1, "maximum": 3}}, "required": ["level"]}

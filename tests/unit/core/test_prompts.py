@@ -6,7 +6,6 @@ from pathlib import Path
 
 import jinja2
 import pytest
-
 from writer_r1.prompts import TEMPLATE_DIR, fence, render, template_version
 
 

@@ -7,7 +7,6 @@ import asyncio
 import pytest
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
-
 from writer_r1.core.errors import StructuredOutputError
 from writer_r1.core.json_scan import find_json_object, iter_json_objects
 from writer_r1.core.models import load_chat_model

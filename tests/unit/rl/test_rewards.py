@@ -6,7 +6,6 @@ import json
 import pickle
 
 import pytest
-
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
 from writer_r1.testing import FaultPlan, ScriptedChatModel

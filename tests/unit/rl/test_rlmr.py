@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from writer_r1.core.errors import UserError
 from writer_r1.rl.rlmr import fixed_weight_rewards, rlmr_mix, rlmr_rewards
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from typer.testing import CliRunner
-
 from writer_r1.core.records import Experience, Reflection
 from writer_r1.memory.embeddings import LexicalEmbeddings
 from writer_r1.memory.experience import ExperienceMemory
