@@ -12,6 +12,7 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from writer_r1 import __version__
 
 app = typer.Typer(
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         if _state["debug"]:
             raise
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
         sys.exit(2)
 
 

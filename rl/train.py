@@ -75,6 +75,14 @@ class TrainConfig(BaseModel):
             raise UserError(f"{path}: {error}") from error
 
 
+def _require_training_stack() -> None:
+    import importlib.util
+
+    missing = [name for name in ("torch", "trl", "transformers", "datasets") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UserError(f"training needs {', '.join(missing)}: pip install 'writer-r1[train]'")
+
+
 def build_reward(settings: RewardSettings) -> Any:
     """The reward function a config asks for."""
     from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
@@ -143,12 +151,13 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
     from trl import GRPOConfig, GRPOTrainer
 
     check_judge_is_not_the_policy_server(config)
+    dataset = load_dataset_from(config)
     model, tokenizer = _model_and_tokenizer(config)
     return GRPOTrainer(
         model=model,
         reward_funcs=[reward if reward is not None else build_reward(config.reward)],
         args=GRPOConfig(**config.trainer),
-        train_dataset=load_dataset_from(config),
+        train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_peft_config(config),
         rollout_func=rollout_func,
@@ -159,11 +168,12 @@ def sft_trainer(config: TrainConfig) -> Any:
     """A ready `SFTTrainer` for `config` (dataset in TRL's `messages` or prompt/completion format)."""
     from trl import SFTConfig, SFTTrainer
 
+    dataset = load_dataset_from(config)
     model, tokenizer = _model_and_tokenizer(config)
     return SFTTrainer(
         model=model,
         args=SFTConfig(**config.trainer),
-        train_dataset=load_dataset_from(config),
+        train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_peft_config(config),
     )
@@ -171,6 +181,7 @@ def sft_trainer(config: TrainConfig) -> Any:
 
 def train(kind: Literal["sft", "grpo"], config_path: str | Path) -> Any:
     """Run `writer-r1 train sft|grpo --config FILE`: build the trainer, train, save; return the trainer."""
+    _require_training_stack()
     config = TrainConfig.from_yaml(config_path)
     trainer = grpo_trainer(config) if kind == "grpo" else sft_trainer(config)
     trainer.train()
