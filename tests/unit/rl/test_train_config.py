@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from writer_r1.core.errors import UserError
 from writer_r1.rl.train import TrainConfig, build_reward, check_judge_is_not_the_policy_server
 
