@@ -21,27 +21,13 @@ Example (config):
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from typing import Any
 
-from writer_r1.rl.rewards import task_text
+from writer_r1.rl.rewards import consecutive_groups, task_text
 
 logger = logging.getLogger(__name__)
-
-
-def _consecutive_groups(prompts: list[Any]) -> list[list[int]]:
-    groups: list[list[int]] = []
-    previous = None
-    for index, prompt in enumerate(prompts):
-        key = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
-        if groups and key == previous:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
-        previous = key
-    return groups
 
 
 def policy_logprobs(trainer: Any, prompt_ids: list[int], completion_ids: list[int]) -> list[float]:
@@ -89,7 +75,7 @@ class ReplayRollout:
         replayed = [False] * len(prompts)
         tokenizer = trainer.processing_class
         limit = trainer.max_completion_length
-        for group in _consecutive_groups(prompts):
+        for group in consecutive_groups(prompts):
             if len(group) < 2 or self._rng.random() >= self.probability:
                 continue
             experience = self._memory().best_revision(task_text(prompts[group[0]]))

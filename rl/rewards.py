@@ -279,7 +279,7 @@ def _log_scorecards(log_metric: LogMetric, cards: list[Scorecard]) -> None:
         logger.warning("%d of %d completions could not be judged; their quality reward is None", failed, len(cards))
 
 
-def _groups(prompts: list[Any]) -> list[list[int]]:
+def consecutive_groups(prompts: list[Any]) -> list[list[int]]:
     """Indices of consecutive completions of the same prompt (TRL keeps a group's completions together)."""
     groups: list[list[int]] = []
     previous: str | None = None
@@ -349,7 +349,7 @@ class MixedReward(_Reward):
         rewards: list[float | None] = [None] * len(completions)
         lambdas: list[float] = []
         all_violating = 0
-        groups = _groups(prompts)
+        groups = consecutive_groups(prompts)
         for group in groups:
             mixed, [mix] = rlmr_mix(
                 [quality[i] for i in group], [passed[i] for i in group], len(group),
