@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -240,21 +241,36 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
         timeout=30.0,
     )
     if path != ":memory:":
-        connection.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(connection)
         connection.execute("PRAGMA synchronous=FULL")
     return connection
 
 
-def _setup_sqlite(store: SqliteStore) -> None:
-    # Two processes opening a fresh file at once can race on the migrations table; the loser retries.
-    for attempt in range(3):
+def _enable_wal(connection: sqlite3.Connection, attempts: int = 50) -> None:
+    # Switching a fresh file to WAL takes an exclusive lock and SQLite does not call the busy handler for
+    # it, so a second process opening the same new file at that moment gets "database is locked": retry.
+    for attempt in range(attempts):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(min(0.01 * 2**attempt, 0.5))
+
+
+def _setup_sqlite(store: SqliteStore, attempts: int = 30) -> None:
+    # Two processes opening a fresh file at once race on the migrations: the loser sees "duplicate column"
+    # or "locked" while the winner is mid-way. Wait for the winner to record its migrations, then re-check.
+    for attempt in range(attempts):
         try:
             store.setup()
             return
         except sqlite3.DatabaseError:
-            if attempt == 2:
+            if attempt == attempts - 1:
                 raise
             store.is_setup = False
+            time.sleep(min(0.02 * 2**attempt, 0.5))
 
 
 def _open_postgres(url: str, embeddings: Embeddings, fields: list[str]) -> BaseStore:
