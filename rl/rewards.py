@@ -25,7 +25,7 @@ from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import UserError
 from writer_r1.core.scorecard import ConstraintResult, Scorecard
-from writer_r1.rl.rlmr import rlmr_mix
+from writer_r1.rl.rlmr import check_mixing, rlmr_mix
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,11 @@ def _column(kwargs: dict[str, Any], name: str, size: int) -> list[Any]:
 
 
 class _Reward:
-    """Shared plumbing: a name for TRL, lazy state dropped on pickling, a sync entry point."""
+    """Shared plumbing: a name for TRL, lazy state dropped on pickling, a sync entry point.
+
+    Attributes named in `_transient` hold clients built on first use; pickling drops them and the
+    copy rebuilds them where it runs (TRL may pickle reward functions into other processes).
+    """
 
     __name__ = "writer_r1_reward"
     _transient: tuple[str, ...] = ()
@@ -85,9 +89,17 @@ class _Reward:
 class ConstraintReward(_Reward):
     """Share of a row's constraints that a completion satisfies, checked deterministically.
 
-    A row with no constraints scores 1.0 (nothing was asked). Constraints that cannot be verified
-    (an `llm:` requirement without a verifier) are left out of the share; a completion whose
-    constraints are all unverifiable gets None.
+    A row with no constraints scores 1.0 (nothing was asked, so nothing was broken). Constraints that
+    cannot be verified (an `llm:` requirement without a verifier, or a verifier call that failed) are
+    left out of the share; a completion whose constraints are all unverifiable gets None.
+
+    Args:
+        verifier_model: verifies `llm:` requirements (a spec string such as `openai:MODEL`, or a chat
+            model); None leaves them unverified.
+        extractor_model: when a row has no `constraints`, the LLM extractor's model (spec or chat model);
+            None extracts with the deterministic rules only. Extraction is cached per prompt.
+        base_url: the OpenAI-compatible server for spec strings.
+        extract: False treats a row without a `constraints` column as having no constraints.
 
     Example:
         >>> reward = ConstraintReward()
@@ -97,35 +109,90 @@ class ConstraintReward(_Reward):
     """
 
     __name__ = "constraints"
+    _transient = ("_models",)
 
-    def __init__(self, *, llm_verifier: Any = None, extract: bool = True):
-        self.llm_verifier = llm_verifier
+    def __init__(
+        self,
+        *,
+        verifier_model: Any = None,
+        extractor_model: Any = None,
+        base_url: str | None = None,
+        extract: bool = True,
+    ):
+        self.verifier_model = verifier_model
+        self.extractor_model = extractor_model
+        self.base_url = base_url
         self.extract = extract
+        self._parsed: dict[str, list[ConstraintSpec]] = {}
         self._extracted: dict[str, list[ConstraintSpec]] = {}
+        self._models: dict[str, Any] | None = None
 
-    def constraints_for(self, prompt: Any, column: Any) -> list[ConstraintSpec]:
-        """The row's constraints: the column's JSON list, else extracted from the prompt (cached)."""
-        if column is not None:
-            raw = json.loads(column) if isinstance(column, str) else column
+    def _model(self, role: str) -> Any:
+        """The verifier or extractor model, built from its spec on first use (never pickled)."""
+        spec = self.verifier_model if role == "verifier" else self.extractor_model
+        if spec is None or not isinstance(spec, str):
+            return spec
+        if self._models is None:
+            self._models = {}
+        if role not in self._models:
+            from writer_r1.core.models import load_chat_model
+
+            self._models[role] = load_chat_model(spec, base_url=self.base_url)
+        return self._models[role]
+
+    def parse_column(self, column: Any) -> list[ConstraintSpec]:
+        """A row's `constraints` value (JSON text or a list) as validated specs, parsed once per value."""
+        key = column if isinstance(column, str) else json.dumps(column, sort_keys=True, ensure_ascii=False)
+        if key not in self._parsed:
+            from writer_r1.constraints.registry import checker_for
+
+            try:
+                raw = json.loads(column) if isinstance(column, str) else column
+            except ValueError as error:
+                raise UserError(f"the constraints column holds invalid JSON ({error}): {key[:120]}") from error
             if not isinstance(raw, list):
-                raise UserError("the constraints column must be a JSON list of {id, kwargs} objects")
-            return [ConstraintSpec.model_validate(item) for item in raw]
-        if not self.extract:
-            return []
-        task = task_text(prompt)
-        if task not in self._extracted:
-            from writer_r1.agents.extractor import extract_rules
+                raise UserError(f"the constraints column must be a JSON list of {{id, kwargs}} objects, got {key[:120]}")
+            try:
+                specs = [ConstraintSpec.model_validate(item) for item in raw]
+            except ValueError as error:
+                raise UserError(f"the constraints column holds an invalid constraint: {error}") from error
+            for spec in specs:
+                checker_for(spec)  # an unknown id or bad kwargs is a UserError naming it
+            self._parsed[key] = specs
+        return self._parsed[key]
 
-            self._extracted[task] = extract_rules(task)
-        return self._extracted[task]
+    async def _extract(self, task: str) -> list[ConstraintSpec]:
+        from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
+
+        model = self._model("extractor")
+        if model is None:
+            return extract_rules(task)
+        try:
+            return await ConstraintExtractor(model).aextract(task)
+        except Exception as error:  # noqa: BLE001 - a failed extraction falls back to the rules, never crashes training
+            logger.warning("constraint extraction failed (%s: %s); using the rule extractor", type(error).__name__, error)
+            return extract_rules(task)
+
+    async def specs_for(self, prompts: list[Any], column: list[Any]) -> list[list[ConstraintSpec]]:
+        """Each row's constraints: its column value, else extracted from its prompt (once per distinct prompt)."""
+        tasks = [task_text(p) if c is None else None for p, c in zip(prompts, column, strict=True)]
+        if self.extract:
+            missing = list(dict.fromkeys(t for t in tasks if t is not None and t not in self._extracted))
+            for task, specs in zip(missing, await asyncio.gather(*(self._extract(t) for t in missing)), strict=True):
+                self._extracted[task] = specs
+        return [
+            self.parse_column(c) if c is not None else (self._extracted[t] if self.extract and t is not None else [])
+            for c, t in zip(column, tasks, strict=True)
+        ]
 
     async def results(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[list[ConstraintResult]]:
+        """The constraint results of every completion against its row's constraints."""
         from writer_r1.constraints import averify
 
-        column = _column(kwargs, "constraints", len(completions))
-        specs = [self.constraints_for(p, c) for p, c in zip(prompts, column, strict=True)]
+        specs = await self.specs_for(prompts, _column(kwargs, "constraints", len(completions)))
+        verifier = self._model("verifier")
         reports = await asyncio.gather(
-            *(averify(message_text(text), spec, llm_verifier=self.llm_verifier) for text, spec in zip(completions, specs, strict=True))
+            *(averify(message_text(text), spec, llm_verifier=verifier) for text, spec in zip(completions, specs, strict=True))
         )
         return [list(report.results) for report in reports]
 
@@ -233,16 +300,19 @@ class CriteriaReward(_Reward):
         return self._criteria_cache[key]
 
     async def scorecards(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[Scorecard]:
+        """One scorecard per completion; identical (text, criteria, task) triples are judged once."""
         column = _column(kwargs, "criteria", len(completions))
         judge = self.judge
-        return list(
-            await asyncio.gather(
-                *(
-                    judge.ascore(message_text(text), self.criteria_of(criteria), task=task_text(prompt))
-                    for prompt, text, criteria in zip(prompts, completions, column, strict=True)
-                )
-            )
-        )
+        requests = [
+            (message_text(text), self.criteria_of(criteria), task_text(prompt))
+            for prompt, text, criteria in zip(prompts, completions, column, strict=True)
+        ]
+        keys = [(text, criteria.version, task) for text, criteria, task in requests]
+        first = {key: index for index, key in reversed(list(enumerate(keys)))}
+        unique = sorted(first.values())
+        cards = await asyncio.gather(*(judge.ascore(*requests[index]) for index in unique))
+        by_key = {keys[index]: card for index, card in zip(unique, cards, strict=True)}
+        return [by_key[key] for key in keys]
 
     async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         cards = await self.scorecards(prompts, completions, kwargs)
@@ -279,17 +349,34 @@ def _log_scorecards(log_metric: LogMetric, cards: list[Scorecard]) -> None:
         logger.warning("%d of %d completions could not be judged; their quality reward is None", failed, len(cards))
 
 
-def consecutive_groups(prompts: list[Any]) -> list[list[int]]:
-    """Indices of consecutive completions of the same prompt (TRL keeps a group's completions together)."""
-    groups: list[list[int]] = []
+def consecutive_groups(prompts: list[Any], num_generations: int | None = None) -> list[list[int]]:
+    """Indices of the completions of each prompt group, in batch order.
+
+    TRL repeats each prompt `num_generations` times in a row, so a group is a run of consecutive
+    completions with the same prompt. A run that is a multiple of `num_generations` (the same prompt
+    drawn twice in a row) is cut into groups of that size, as TRL's own advantage computation does.
+
+    Example:
+        >>> consecutive_groups(["a", "a", "b", "b", "b", "b"], num_generations=2)
+        [[0, 1], [2, 3], [4, 5]]
+    """
+    runs: list[list[int]] = []
     previous: str | None = None
     for index, prompt in enumerate(prompts):
-        key = json.dumps(prompt, sort_keys=True, ensure_ascii=False) if not isinstance(prompt, str) else prompt
-        if groups and key == previous:
-            groups[-1].append(index)
+        key = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+        if runs and key == previous:
+            runs[-1].append(index)
         else:
-            groups.append([index])
+            runs.append([index])
         previous = key
+    if not num_generations:
+        return runs
+    groups: list[list[int]] = []
+    for run in runs:
+        if len(run) % num_generations:
+            groups.append(run)
+        else:
+            groups.extend(run[start : start + num_generations] for start in range(0, len(run), num_generations))
     return groups
 
 
@@ -298,9 +385,18 @@ class MixedReward(_Reward):
 
     Use it as the only (or dominant) reward function with TRL's default `sum_then_normalize`
     aggregation: then every completion that breaks a constraint gets a negative advantage whatever
-    its quality. Groups are the runs of consecutive completions with the same prompt, so each
-    process must see whole groups: keep `per_device_train_batch_size × steps_per_generation` a
-    multiple of `num_generations` (TRL splits the generation batch across processes in order).
+    its quality. TRL computes rewards per process on that process's slice of the generation batch,
+    so each process must see whole groups: with several processes keep
+    `per_device_train_batch_size × steps_per_generation` (and `per_device_eval_batch_size`) a multiple
+    of `num_generations` — `writer-r1 train grpo` checks this. Groups are runs of consecutive
+    completions with the same prompt, cut at `num_generations` when it is given.
+
+    Args:
+        judge_model, base_url, max_concurrency, criteria_per_call, retries, cache, library: the
+            judge's settings (see `CriteriaReward`).
+        verifier_model, extractor_model: see `ConstraintReward`.
+        margin, severity_weight, fallback_penalty: RLMR's δ, severity term and fallback penalty (`rlmr_rewards`).
+        num_generations: TRL's group size, to cut a run of one prompt drawn twice in a row into groups.
 
     Example:
         >>> reward = MixedReward(judge_model="fake")
@@ -324,19 +420,23 @@ class MixedReward(_Reward):
         retries: int = 2,
         cache: str | None = "memory",
         library: str | None = None,
-        llm_verifier: Any = None,
+        verifier_model: Any = None,
+        extractor_model: Any = None,
         margin: float = 0.05,
         severity_weight: float = 0.01,
         fallback_penalty: float = 0.5,
+        num_generations: int | None = None,
     ):
+        check_mixing(margin=margin, severity_weight=severity_weight, fallback_penalty=fallback_penalty)
         self.quality = CriteriaReward(
             judge_model, base_url=base_url, max_concurrency=max_concurrency, criteria_per_call=criteria_per_call,
             retries=retries, cache=cache, library=library,
         )
-        self.compliance = ConstraintReward(llm_verifier=llm_verifier)
+        self.compliance = ConstraintReward(verifier_model=verifier_model, extractor_model=extractor_model, base_url=base_url)
         self.margin = margin
         self.severity_weight = severity_weight
         self.fallback_penalty = fallback_penalty
+        self.num_generations = num_generations
 
     async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         cards, results = await asyncio.gather(
@@ -349,7 +449,7 @@ class MixedReward(_Reward):
         rewards: list[float | None] = [None] * len(completions)
         lambdas: list[float] = []
         all_violating = 0
-        groups = consecutive_groups(prompts)
+        groups = consecutive_groups(prompts, self.num_generations)
         for group in groups:
             mixed, [mix] = rlmr_mix(
                 [quality[i] for i in group], [passed[i] for i in group], len(group),

@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 from writer_r1.core.criteria import CriteriaSet
-from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
+from writer_r1.core.errors import UserError
+from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward, consecutive_groups
 from writer_r1.testing import FaultPlan, ScriptedChatModel
 
 CRITERIA = CriteriaSet.model_validate(
@@ -141,6 +142,73 @@ def test_rewards_pickle_and_keep_working(factory) -> None:
     clone = pickle.loads(pickle.dumps(reward))
     assert clone.__name__ == reward.__name__
     assert clone.score(["Write a haiku"], ["frost"], criteria=[CRITERIA_JSON], constraints=[NO_COMMA]) == before
+
+
+async def test_identical_completions_in_a_batch_are_judged_once() -> None:
+    judge = ScriptedChatModel(default=verdict(2))
+    reward = CriteriaReward(judge_model=judge, cache=None)
+    rewards = await reward(prompts=["Write a haiku"] * 4, completions=["same"] * 3 + ["other"],
+                           criteria=[CRITERIA_JSON] * 4)
+    assert rewards == [0.5] * 4
+    assert len(judge.calls) == 2
+
+
+async def test_the_llm_extractor_runs_once_per_distinct_prompt_and_its_constraints_apply() -> None:
+    reply = json.dumps({"constraints": [{"id": "punctuation:no_comma", "kwargs": {}}], "unverifiable": []})
+    extractor = ScriptedChatModel(default=reply)
+    reward = ConstraintReward(extractor_model=extractor)
+    prompts = ["Write calmly."] * 3 + ["Write loudly."]
+    first = await reward(prompts=prompts, completions=["a, b", "a b", "c d", "e, f"])
+    again = await reward(prompts=prompts, completions=["a b"] * 4)
+    assert first == [0.0, 1.0, 1.0, 0.0] and again == [1.0] * 4
+    assert len(extractor.calls) == 2
+
+
+async def test_a_failing_extractor_falls_back_to_the_rules() -> None:
+    reward = ConstraintReward(extractor_model=ScriptedChatModel(default="no JSON here"))
+    assert await reward(prompts=["Do not use bullet points."], completions=["- a\n- b"]) == [0.0]
+
+
+async def test_llm_requirements_are_verified_when_a_verifier_is_configured() -> None:
+    verifier = ScriptedChatModel(default=json.dumps({"reason": "It is witty.", "satisfied": True}))
+    reward = ConstraintReward(verifier_model=verifier)
+    both = json.dumps([{"id": "llm:requirement", "kwargs": {"requirement": "be witty"}}, {"id": "punctuation:no_comma"}])
+    assert await reward(prompts=["p"], completions=["a, b"], constraints=[both]) == [0.5]
+    assert "be witty" in verifier.calls[0].prompt
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ("not json", "invalid JSON"),
+    ('{"id": "punctuation:no_comma"}', "JSON list"),
+    ('[{"id": "nope:nothing"}]', "nope:nothing"),
+    ('[{"id": "length_constraints:number_words", "kwargs": {"relation": "sideways", "num_words": 3}}]', "relation"),
+])
+def test_a_bad_constraints_column_is_a_clear_error(column: str, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        ConstraintReward().score(["p"], ["c"], constraints=[column])
+
+
+def test_groups_are_runs_of_one_prompt_cut_at_num_generations() -> None:
+    conversational = [[{"role": "user", "content": "a"}]] * 2 + [[{"role": "user", "content": "b"}]]
+    assert consecutive_groups(conversational) == [[0, 1], [2]]
+    assert consecutive_groups(["a"] * 4 + ["b"] * 2, num_generations=2) == [[0, 1], [2, 3], [4, 5]]
+    assert consecutive_groups(["a"] * 3, num_generations=2) == [[0, 1, 2]]
+
+
+async def test_mixed_reward_separates_two_groups_of_the_same_prompt() -> None:
+    reward = MixedReward(judge_model=ScriptedChatModel(default=verdict(2)), cache=None, num_generations=2)
+    rewards = await reward(prompts=["a"] * 4, completions=["x, y", "x y", "x z", "y z"],
+                           criteria=[CRITERIA_JSON] * 4, constraints=[NO_COMMA] * 4)
+    assert rewards[0] < rewards[1] and rewards[2:] == [0.5, 0.5]
+
+
+def test_rewards_with_spec_models_pickle_after_use() -> None:
+    reward = MixedReward(judge_model="fake", verifier_model="fake", extractor_model="fake")
+    only_llm = json.dumps([{"id": "llm:requirement", "kwargs": {"requirement": "be calm"}}])
+    before = reward.score(["Write"], ["calm words"], criteria=[CRITERIA_JSON], constraints=[only_llm])
+    clone = pickle.loads(pickle.dumps(reward))
+    assert clone.compliance._models is None and clone.quality._judge is None
+    assert clone.score(["Write"], ["calm words"], criteria=[CRITERIA_JSON], constraints=[only_llm]) == before
 
 
 def test_missing_criteria_column_is_a_clear_error() -> None:

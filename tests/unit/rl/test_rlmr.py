@@ -66,11 +66,30 @@ def test_severity_orders_violators_of_equal_quality(group) -> None:
                 assert rewards[a] < rewards[b]
 
 
+@settings(max_examples=300, deadline=None)
+@given(groups(allow_none=True), st.floats(min_value=1e-3, max_value=0.5))
+def test_lambda_is_the_smallest_that_puts_the_best_violator_margin_below_the_mean(group, margin) -> None:
+    quality, passed, failures = group
+    rewards, [mix] = rlmr_mix(quality, passed, len(quality), failures=failures, margin=margin)
+    scored = [i for i, r in enumerate(rewards) if r is not None]
+    compliant = [i for i in scored if passed[i]]
+    if mix.lam is None or mix.violators == 0:
+        return
+    mean = _mean(rewards)
+    best_gap = max(rewards[i] - mean for i in scored if not passed[i])
+    bound = -margin * len(compliant) / len(scored)
+    assert best_gap <= bound + 1e-9
+    if mix.lam > margin + 1e-9:  # λ had to grow beyond δ: then it is tight, no larger than needed
+        assert best_gap == pytest.approx(bound, abs=1e-9)
+
+
 def test_lambda_adapts_to_the_quality_spread() -> None:
     passed = [False, True, True, True]
-    _, [narrow] = rlmr_mix([0.52, 0.5, 0.5, 0.5], passed, 4, margin=0.0)
-    _, [wide] = rlmr_mix([0.95, 0.5, 0.3, 0.1], passed, 4, margin=0.0)
-    assert 0 < narrow.lam < wide.lam
+    _, [narrow] = rlmr_mix([0.52, 0.5, 0.5, 0.5], passed, 4)
+    _, [wide] = rlmr_mix([0.95, 0.5, 0.3, 0.1], passed, 4)
+    _, [weak_violator] = rlmr_mix([0.1, 0.5, 0.6, 0.7], passed, 4)
+    assert weak_violator.lam == pytest.approx(0.05)  # already below the mean: only the margin
+    assert 0.05 < narrow.lam < wide.lam
 
 
 def test_no_violators_means_reward_is_quality() -> None:
@@ -81,6 +100,29 @@ def test_all_violating_group_falls_back_to_a_per_failure_penalty() -> None:
     rewards, [mix] = rlmr_mix([0.9, 0.2], [False, False], 2, failures=[3, 1], fallback_penalty=0.5)
     assert mix.all_violating and mix.lam is None
     assert rewards == pytest.approx([0.9 - 1.5, 0.2 - 0.5])
+
+
+def test_fallback_uses_the_lowest_known_quality_for_an_unscored_violator() -> None:
+    rewards = rlmr_rewards([None, 0.4, 0.8], [False, False, False], 3, failures=[1, 1, 2], fallback_penalty=0.5)
+    assert rewards == pytest.approx([0.4 - 0.5, 0.4 - 0.5, 0.8 - 1.0])
+
+
+def test_no_scored_compliant_member_falls_back_and_keeps_the_compliant_none() -> None:
+    rewards, [mix] = rlmr_mix([None, 0.9, 0.3], [True, False, False], 3, fallback_penalty=0.5)
+    assert mix.all_violating
+    assert rewards[0] is None and rewards[1:] == pytest.approx([0.4, -0.2])
+
+
+@pytest.mark.parametrize("settings_", [{"margin": 0.0}, {"margin": -0.1}, {"margin": float("nan")},
+                                       {"severity_weight": -1.0}, {"fallback_penalty": -0.5}])
+def test_settings_that_break_the_guarantee_are_refused(settings_) -> None:
+    with pytest.raises(UserError):
+        rlmr_rewards([0.5, 0.4], [False, True], 2, **settings_)
+
+
+def test_non_finite_quality_is_refused() -> None:
+    with pytest.raises(UserError, match="finite"):
+        rlmr_rewards([float("nan"), 0.4], [False, True], 2)
 
 
 def test_groups_are_mixed_independently() -> None:
