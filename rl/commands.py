@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from writer_r1.core.errors import UserError
+
+if TYPE_CHECKING:
+    from writer_r1.core.criteria import CriteriaSet
 
 train_app = typer.Typer(help="Train with TRL: SFT on reflections, GRPO with criteria and constraint rewards.", no_args_is_help=True)
 data_app = typer.Typer(help="Build training datasets.", no_args_is_help=True)
@@ -60,25 +63,40 @@ def read_prompts(path: Path) -> list[str]:
     return prompts
 
 
+def read_criteria(path: Path) -> CriteriaSet:
+    """One criteria file, validated."""
+    from writer_r1.core.criteria import CriteriaSet
+
+    if not path.is_file():
+        raise UserError(f"no criteria file {path}")
+    try:
+        return CriteriaSet.load(str(path))
+    except ValueError as error:
+        raise UserError(f"{path} is not a valid criteria set: {str(error).splitlines()[0]}") from error
+
+
 @data_app.command("prepare")
 def data_prepare(
     prompts: Annotated[Path, typer.Option("--prompts", help="JSONL with a 'prompt' field, or one prompt per line.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the GRPO dataset (JSONL).")],
     criteria: Annotated[Path | None, typer.Option("--criteria", help="One criteria JSON file for every prompt.")] = None,
     build_criteria: Annotated[bool, typer.Option("--build-criteria", help="Criteria per prompt from the library, or built.")] = False,
-    model: Annotated[str | None, typer.Option("--model", help="Model spec for building criteria / extracting constraints.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model spec: builds criteria, and extracts constraints with the LLM extractor (rules only without it).")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
+    library: Annotated[Path | None, typer.Option("--library", help="Criteria library (SQLite) for --build-criteria.")] = None,
     conversational: Annotated[bool, typer.Option("--conversational/--standard", help="Prompt as chat messages.")] = True,
 ) -> None:
     """Build a GRPO dataset: prompt, criteria (JSON) and constraints (JSON) per row."""
-    from writer_r1.agents.extractor import extract_rules
-    from writer_r1.core.criteria import CriteriaSet
+    from writer_r1.core.asyncio_utils import run_sync
+    from writer_r1.core.models import load_chat_model
+    from writer_r1.rl.rewards import extract_constraints
 
     if (criteria is None) == (not build_criteria):
         raise UserError("give exactly one of --criteria FILE and --build-criteria")
-    shared = CriteriaSet.load(str(criteria)) if criteria is not None else None
-    rows = []
+    shared = read_criteria(criteria) if criteria is not None else None
     tasks = read_prompts(prompts)
+    extractor = load_chat_model(model, base_url=base_url) if model is not None else None
+    rows = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         progress = bar.add_task("preparing prompts", total=len(tasks))
         for task in tasks:
@@ -87,8 +105,11 @@ def data_prepare(
             else:
                 from writer_r1.memory.library import criteria_for
 
-                row_criteria = criteria_for(task, model=model, base_url=base_url)
-            constraints = [spec.model_dump(mode="json", exclude_none=True) for spec in extract_rules(task)]
+                row_criteria = criteria_for(
+                    task, library=str(library) if library is not None else None, model=model, base_url=base_url
+                )
+            specs = run_sync(extract_constraints(task, extractor))
+            constraints = [spec.model_dump(mode="json", exclude_none=True) for spec in specs]
             rows.append({
                 "prompt": [{"role": "user", "content": task}] if conversational else task,
                 "criteria": row_criteria.model_dump_json(),

@@ -62,6 +62,24 @@ def _column(kwargs: dict[str, Any], name: str, size: int) -> list[Any]:
     return list(values)
 
 
+async def extract_constraints(task: str, model: Any = None) -> list[ConstraintSpec]:
+    """A task's constraints: the LLM extractor's when a model is given, else (or when it fails) the rules'.
+
+    Example:
+        >>> [spec.id for spec in run_sync(extract_constraints("Do not use bullet points."))]
+        ['writing:no_bullet_lists']
+    """
+    from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
+
+    if model is None:
+        return extract_rules(task)
+    try:
+        return await ConstraintExtractor(model).aextract(task)
+    except Exception as error:  # noqa: BLE001 - a failed extraction falls back to the rules, never crashes training
+        logger.warning("constraint extraction failed (%s: %s); using the rule extractor", type(error).__name__, error)
+        return extract_rules(task)
+
+
 class _Reward:
     """Shared plumbing: a name for TRL, lazy state dropped on pickling, a sync entry point.
 
@@ -162,16 +180,7 @@ class ConstraintReward(_Reward):
         return self._parsed[key]
 
     async def _extract(self, task: str) -> list[ConstraintSpec]:
-        from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
-
-        model = self._model("extractor")
-        if model is None:
-            return extract_rules(task)
-        try:
-            return await ConstraintExtractor(model).aextract(task)
-        except Exception as error:  # noqa: BLE001 - a failed extraction falls back to the rules, never crashes training
-            logger.warning("constraint extraction failed (%s: %s); using the rule extractor", type(error).__name__, error)
-            return extract_rules(task)
+        return await extract_constraints(task, self._model("extractor"))
 
     async def specs_for(self, prompts: list[Any], column: list[Any]) -> list[list[ConstraintSpec]]:
         """Each row's constraints: its column value, else extracted from its prompt (once per distinct prompt)."""

@@ -1,8 +1,8 @@
 """Training entry points: a YAML file onto TRL's `GRPOConfig` / `SFTConfig`, plus our reward and judge settings.
 
-A config holds our keys (`model`, `dataset`, `reward`, `peft`) and passes every other key to TRL's config
-class unchanged, so every TRL option (`use_vllm`, `vllm_mode`, `num_generations`, `learning_rate`, ...)
-is available. Heavy libraries are imported only when training starts.
+A config holds our keys (`model`, `dataset`, `dataset_split`, `reward`, `replay`, `peft`) and passes every
+other key to TRL's config class unchanged, so every TRL option (`use_vllm`, `vllm_mode`, `num_generations`,
+`learning_rate`, ...) is available. Heavy libraries are imported only when training starts.
 
 Example config (GRPO, judge on its own vLLM server):
 
@@ -16,13 +16,19 @@ Example config (GRPO, judge on its own vLLM server):
     num_generations: 8
     use_vllm: true
     vllm_mode: colocate
+    replay:                           # optional MRPO replay (GRPO only)
+      memory: memory.sqlite
+      probability: 0.5
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 
 class RewardSettings(BaseModel):
+    """The `reward` section: which reward, the judge (its own server), and RLMR's settings."""
+
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["mixed", "criteria", "constraints"] = "mixed"
@@ -41,9 +49,25 @@ class RewardSettings(BaseModel):
     criteria_per_call: int | None = Field(default=None, ge=1)
     retries: int = Field(default=2, ge=0)
     cache: str | None = "memory"
-    margin: float = 0.05
-    severity_weight: float = 0.01
-    fallback_penalty: float = 0.5
+    library: str | None = None
+    verifier_model: str | None = None
+    extractor_model: str | None = None
+    margin: float = Field(default=0.05, gt=0)
+    severity_weight: float = Field(default=0.01, ge=0)
+    fallback_penalty: float = Field(default=0.5, ge=0)
+
+
+class ReplaySettings(BaseModel):
+    """The `replay` section (GRPO): the experience memory whose best accepted revisions join groups."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory: str
+    probability: float = Field(default=0.5, ge=0.0, le=1.0)
+    seed: int = 0
+
+
+OUR_KEYS = frozenset({"model", "dataset", "dataset_split", "reward", "replay", "peft"})
 
 
 class TrainConfig(BaseModel):
@@ -55,6 +79,7 @@ class TrainConfig(BaseModel):
     dataset: str
     dataset_split: str = "train"
     reward: RewardSettings = Field(default_factory=RewardSettings)
+    replay: ReplaySettings | None = None
     peft: dict[str, Any] | None = None
     trainer: dict[str, Any] = Field(default_factory=dict)
 
@@ -68,7 +93,7 @@ class TrainConfig(BaseModel):
             raise UserError(f"{path} is not valid YAML: {error}") from error
         if not isinstance(raw, dict):
             raise UserError(f"{path} must hold a mapping of settings")
-        ours = {key: raw.pop(key) for key in list(raw) if key in {"model", "dataset", "dataset_split", "reward", "peft"}}
+        ours = {key: raw.pop(key) for key in list(raw) if key in OUR_KEYS}
         try:
             return cls(**ours, trainer=raw)
         except ValueError as error:
@@ -83,22 +108,45 @@ def _require_training_stack() -> None:
         raise UserError(f"training needs {', '.join(missing)}: pip install 'writer-r1[train]'")
 
 
-def build_reward(settings: RewardSettings) -> Any:
+def build_reward(settings: RewardSettings, *, num_generations: int | None = None) -> Any:
     """The reward function a config asks for."""
     from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
 
+    models = {"verifier_model": settings.verifier_model, "extractor_model": settings.extractor_model}
     if settings.type == "constraints":
-        return ConstraintReward()
+        return ConstraintReward(**models, base_url=settings.judge_base_url)
     judge = {
         "base_url": settings.judge_base_url, "max_concurrency": settings.max_concurrency,
         "criteria_per_call": settings.criteria_per_call, "retries": settings.retries, "cache": settings.cache,
+        "library": settings.library,
     }
     if settings.type == "criteria":
         return CriteriaReward(settings.judge_model, **judge)
     return MixedReward(
-        settings.judge_model, **judge, margin=settings.margin,
-        severity_weight=settings.severity_weight, fallback_penalty=settings.fallback_penalty,
+        settings.judge_model, **judge, **models, margin=settings.margin, severity_weight=settings.severity_weight,
+        fallback_penalty=settings.fallback_penalty, num_generations=num_generations,
     )
+
+
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "::"}
+
+
+def server_endpoint(url: str) -> tuple[str, int]:
+    """(host, port) of a server URL, with every loopback spelling as `localhost` and the scheme's default port."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise UserError(f"{url!r} is not a valid server URL: {error}") from error
+    return ("localhost" if host in _LOOPBACK_HOSTS else host), port or (443 if parts.scheme == "https" else 80)
+
+
+def judge_url(config: TrainConfig) -> str | None:
+    """The server the judge will call: `reward.judge_base_url`, else the environment's default."""
+    if config.reward.type == "constraints" and config.reward.verifier_model is None:
+        return None
+    return config.reward.judge_base_url or os.environ.get("WRITER_R1_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
 
 
 def check_judge_is_not_the_policy_server(config: TrainConfig) -> None:
@@ -106,27 +154,66 @@ def check_judge_is_not_the_policy_server(config: TrainConfig) -> None:
     trainer = config.trainer
     if not trainer.get("use_vllm") or trainer.get("vllm_mode", "colocate") != "server":
         return
-    judge_url = (config.reward.judge_base_url or "").rstrip("/").removesuffix("/v1")
-    base = trainer.get("vllm_server_base_url")
-    if base is None:
-        base = f"http://{trainer.get('vllm_server_host', '0.0.0.0')}:{trainer.get('vllm_server_port', 8000)}"
-    hosts = {base.rstrip("/"), base.rstrip("/").replace("0.0.0.0", "localhost"), base.rstrip("/").replace("0.0.0.0", "127.0.0.1")}
-    if judge_url and judge_url in hosts:
+    judge = judge_url(config)
+    if not judge:
+        return
+    policy = trainer.get("vllm_server_base_url") or (
+        f"http://{trainer.get('vllm_server_host', '0.0.0.0')}:{trainer.get('vllm_server_port', 8000)}"
+    )
+    if server_endpoint(judge) == server_endpoint(policy):
         raise UserError(
-            f"the judge ({config.reward.judge_base_url}) is the policy's vLLM server ({base}); "
-            "run the judge on its own server (vllm serve JUDGE_MODEL --port 8001)"
+            f"the judge ({judge}) is the policy's vLLM server ({policy}); its weights move during training. "
+            "Run the judge on its own server (vllm serve JUDGE_MODEL --port 8001) and set reward.judge_base_url"
         )
 
 
-def load_dataset_from(config: TrainConfig) -> Any:
+def check_whole_groups(args: Any) -> None:
+    """RLMR mixes within a group, and TRL scores each process's slice: every slice must hold whole groups."""
+    processes = args.world_size
+    if processes <= 1:
+        return  # TRL itself requires the generation batch to be a multiple of num_generations
+    local = args.per_device_train_batch_size * args.steps_per_generation
+    if local % args.num_generations:
+        raise UserError(
+            f"with {processes} processes each scores {local} completions (per_device_train_batch_size × "
+            f"steps_per_generation), not a multiple of num_generations={args.num_generations}: groups would be "
+            "split across processes and RLMR's per-group mixing would be wrong"
+        )
+    eval_generations = args.num_generations_eval or args.num_generations
+    if args.eval_strategy != "no" and args.per_device_eval_batch_size % eval_generations:
+        raise UserError(
+            f"per_device_eval_batch_size={args.per_device_eval_batch_size} is not a multiple of "
+            f"num_generations_eval={eval_generations}: evaluation groups would be split across processes"
+        )
+
+
+def load_dataset_from(config: TrainConfig, required: Sequence[str] = ()) -> Any:
+    """The training dataset (a local JSON/JSONL file or a hub id), with its `required` columns checked."""
     from datasets import load_dataset
 
     path = Path(config.dataset)
     if path.suffix in {".jsonl", ".json"}:
         if not path.is_file():
             raise UserError(f"no dataset file {path}")
-        return load_dataset("json", data_files=str(path), split=config.dataset_split)
-    return load_dataset(config.dataset, split=config.dataset_split)
+        dataset = load_dataset("json", data_files=str(path), split=config.dataset_split)
+    else:
+        dataset = load_dataset(config.dataset, split=config.dataset_split)
+    missing = [column for column in required if column not in dataset.column_names]
+    if missing:
+        raise UserError(
+            f"dataset {config.dataset} lacks the column(s) {', '.join(missing)} "
+            f"(it has {', '.join(dataset.column_names)}); writer-r1 data prepare builds GRPO datasets"
+        )
+    return dataset
+
+
+def _trl_config(config_class: Any, settings: dict[str, Any]) -> Any:
+    try:
+        return config_class(**settings)
+    except TypeError as error:  # an unknown key
+        raise UserError(f"{config_class.__name__}: {error}") from error
+    except ValueError as error:  # TRL's own validation
+        raise UserError(f"{config_class.__name__}: {error}") from error
 
 
 def _model_and_tokenizer(config: TrainConfig) -> tuple[Any, Any]:
@@ -147,16 +234,28 @@ def _peft_config(config: TrainConfig) -> Any:
 
 
 def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any = None) -> Any:
-    """A ready `GRPOTrainer` for `config` (the reward from `config.reward` unless one is given)."""
+    """A ready `GRPOTrainer` for `config` (the reward from `config.reward` unless one is given; the
+    replay `rollout_func` from `config.replay` unless one is given)."""
     from trl import GRPOConfig, GRPOTrainer
+    from writer_r1.rl.rewards import MixedReward
 
     check_judge_is_not_the_policy_server(config)
-    dataset = load_dataset_from(config)
+    args = _trl_config(GRPOConfig, config.trainer)
+    required = ["prompt"]
+    if reward is None:
+        reward = build_reward(config.reward, num_generations=args.num_generations)
+        if config.reward.type != "constraints":
+            required.append("criteria")
+    if isinstance(reward, MixedReward):
+        check_whole_groups(args)
+    if rollout_func is None and config.replay is not None:
+        rollout_func = replay_rollout(config.replay)
+    dataset = load_dataset_from(config, required)
     model, tokenizer = _model_and_tokenizer(config)
     return GRPOTrainer(
         model=model,
-        reward_funcs=[reward if reward is not None else build_reward(config.reward)],
-        args=GRPOConfig(**config.trainer),
+        reward_funcs=[reward],
+        args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_peft_config(config),
@@ -164,15 +263,27 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
     )
 
 
+def replay_rollout(settings: ReplaySettings) -> Any:
+    """The MRPO replay `rollout_func` for a `replay` section."""
+    from writer_r1.rl.replay import ReplayRollout
+
+    if not Path(settings.memory).is_file():
+        raise UserError(f"no experience memory at {settings.memory} (fill one with writer-r1 reflect --memory)")
+    return ReplayRollout(settings.memory, probability=settings.probability, seed=settings.seed)
+
+
 def sft_trainer(config: TrainConfig) -> Any:
     """A ready `SFTTrainer` for `config` (dataset in TRL's `messages` or prompt/completion format)."""
     from trl import SFTConfig, SFTTrainer
 
+    if config.replay is not None:
+        raise UserError("replay applies to GRPO only (SFT data from the memory: writer-r1 data sft)")
+    args = _trl_config(SFTConfig, config.trainer)
     dataset = load_dataset_from(config)
     model, tokenizer = _model_and_tokenizer(config)
     return SFTTrainer(
         model=model,
-        args=SFTConfig(**config.trainer),
+        args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=_peft_config(config),
