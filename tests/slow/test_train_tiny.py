@@ -77,18 +77,28 @@ def test_sft_trains_two_steps_from_the_cli_config(tiny_model_dir, tmp_path) -> N
     assert (tmp_path / "out" / "config.json").is_file()
 
 
-def test_grpo_from_the_cli_config(tiny_model_dir, make_loopback, tmp_path) -> None:
+def test_grpo_from_the_cli_config_with_replay(tiny_model_dir, make_loopback, tmp_path) -> None:
     from writer_r1.cli import main
+    from writer_r1.core.records import Experience, Reflection
+    from writer_r1.memory.embeddings import LexicalEmbeddings
+    from writer_r1.memory.experience import ExperienceMemory
 
+    revision = "Salt wind"  # short enough to fit max_completion_length whole
+    with ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings()) as memory:
+        memory.remember(Experience(task="Describe a storm over the harbour.", reflection=Reflection(diagnosis="flat"),
+                                   draft="storm", revision=revision, score_before=0.1, score_after=0.9, accepted=True))
     judge = make_loopback()
     config = tmp_path / "grpo.yaml"
     config.write_text(yaml.safe_dump({
         "model": str(tiny_model_dir), "dataset": str(_grpo_rows(tmp_path / "grpo.jsonl")),
         "reward": {"type": "mixed", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url},
+        "replay": {"memory": str(tmp_path / "memory.sqlite"), "probability": 1.0},
         **_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=8),
     }))
     main(["train", "grpo", "--config", str(config)])
     assert len(judge.requests) >= 8
+    # Two steps of one group each over a two-row dataset: the storm prompt's group carried the revision to the judge.
+    assert any(revision in json.dumps(request) for request in judge.requests)
 
 
 def test_replay_puts_the_memorys_best_revision_into_a_group(tiny_model_dir, tmp_path) -> None:
@@ -121,3 +131,52 @@ def test_replay_puts_the_memorys_best_revision_into_a_group(tiny_model_dir, tmp_
     assert replayed and all(text.strip() == revision for text in replayed)
     assert rollout.replayed == len(replayed)
     assert len(seen) == 8 and sum(flag for _, flag in seen) < len(seen)
+
+
+def test_a_replayed_member_gets_the_policys_log_probs_where_vllm_would_give_sampling_ones(
+    tiny_model_dir, tmp_path
+) -> None:
+    import torch
+    from writer_r1.core.records import Experience, Reflection
+    from writer_r1.memory.embeddings import LexicalEmbeddings
+    from writer_r1.memory.experience import ExperienceMemory
+    from writer_r1.rl.replay import ReplayRollout, revision_ids
+    from writer_r1.rl.train import TrainConfig, grpo_trainer
+
+    task = "Write a short poem about the sea without commas."
+    revision = "The grey sea rocks the boats"
+    memory = ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings())
+    memory.remember(Experience(task=task, reflection=Reflection(diagnosis="flat"), draft="sea", revision=revision,
+                               score_before=0.1, score_after=0.9, accepted=True))
+    config = TrainConfig(
+        model=str(tiny_model_dir), dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")), reward={"type": "constraints"},
+        trainer=_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=16,
+                                  temperature=0.7),
+    )
+    trainer = grpo_trainer(config)
+    original = trainer._generate_single_turn
+
+    def like_vllm(*args, **kwargs):  # vLLM returns per-token sampling log-probs; here a recognisable stand-in
+        completion_ids, _ = original(*args, **kwargs)
+        return completion_ids, [[-9.0] * len(ids) for ids in completion_ids]
+
+    trainer._generate_single_turn = like_vllm
+    trainer.model.train()
+    prompts = [[{"role": "user", "content": task}]] * 4
+    output = ReplayRollout(memory, probability=1.0)(prompts, trainer)
+    assert output["replayed"] == [False, False, False, True]
+    ids = output["completion_ids"][3]
+    assert ids == revision_ids(trainer.processing_class, revision, 16) and ids[-1] == trainer.processing_class.eos_token_id
+    assert all(lp == [-9.0] * len(c) for lp, c in zip(output["logprobs"][:3], output["completion_ids"][:3], strict=True))
+    # The replayed member's log-probs are the policy's: log_softmax(logits / temperature) at each completion token.
+    sequence = torch.tensor([output["prompt_ids"][3] + ids])
+    with torch.no_grad():
+        logits = trainer.model(input_ids=sequence).logits[0, -len(ids) - 1 : -1] / 0.7
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    expected = log_probs.gather(-1, torch.tensor(ids).unsqueeze(-1)).squeeze(-1)
+    shifted = log_probs[1:].gather(-1, torch.tensor(ids[:-1]).unsqueeze(-1)).squeeze(-1)  # an off-by-one reading
+    replayed = torch.tensor(output["logprobs"][3])
+    assert torch.allclose(replayed, expected, atol=2e-3)  # the trainer's fused head tiles differently
+    assert not torch.allclose(replayed[:-1], shifted, atol=2e-3)
+    trainer.model.eval()
+    assert not any(ReplayRollout(memory, probability=1.0)(prompts, trainer)["replayed"])  # evaluation: policy only
