@@ -32,24 +32,41 @@ logger = logging.getLogger(__name__)
 LogMetric = Callable[[str, float], None]
 
 
+def content_text(content: Any) -> str:
+    """A message's content as text: a string, or the text blocks of a content list (`{"type": "text", ...}`)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            block.get("text", "") if isinstance(block, dict) else str(block)
+            for block in content
+            if not isinstance(block, dict) or block.get("type", "text") == "text"
+        )
+    return "" if content is None else str(content)
+
+
 def message_text(value: Any) -> str:
-    """The text of a prompt or completion in standard (str) or conversational (list of messages) format."""
+    """The text of a prompt or completion in standard (str) or conversational (list of messages) format.
+
+    Example:
+        >>> message_text([{"role": "assistant", "content": [{"type": "text", "text": "Grey sea."}]}])
+        'Grey sea.'
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        parts = [m.get("content", "") if isinstance(m, dict) else str(m) for m in value]
-        return "\n".join(p if isinstance(p, str) else json.dumps(p, ensure_ascii=False) for p in parts)
+        return "\n".join(content_text(m.get("content")) if isinstance(m, dict) else str(m) for m in value)
     if isinstance(value, dict):
-        return str(value.get("content", ""))
+        return content_text(value.get("content"))
     return str(value)
 
 
 def task_text(prompt: Any) -> str:
     """The task a prompt asks for: in conversational format, the last user turn."""
     if isinstance(prompt, list):
-        users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
-        if users and isinstance(users[-1], str):
-            return users[-1]
+        users = [m.get("content") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+        if users:
+            return content_text(users[-1])
     return message_text(prompt)
 
 
@@ -247,7 +264,7 @@ class CriteriaReward(_Reward):
     """
 
     __name__ = "criteria"
-    _transient = ("_judge", "_criteria_cache")
+    _transient = ("_judge", "_criteria_cache", "_library")
 
     def __init__(
         self,
@@ -269,6 +286,7 @@ class CriteriaReward(_Reward):
         self.library = library
         self._judge: Any = None
         self._criteria_cache: dict[str, CriteriaSet] | None = None
+        self._library: Any = None
 
     @property
     def judge(self) -> Any:
@@ -300,9 +318,11 @@ class CriteriaReward(_Reward):
             elif value.lstrip().startswith("{"):
                 parsed = CriteriaSet.model_validate_json(value)
             else:
-                from writer_r1.memory.library import CriteriaLibrary
+                if self._library is None:  # opened once: it holds an SQLite store and an embeddings model
+                    from writer_r1.memory.library import CriteriaLibrary
 
-                parsed = CriteriaLibrary(self.library).get(value)
+                    self._library = CriteriaLibrary(self.library)
+                parsed = self._library.get(value)
                 if parsed is None:
                     raise UserError(f"no criteria with id {value!r} in the criteria library")
             self._criteria_cache[key] = parsed

@@ -214,3 +214,21 @@ def test_rewards_with_spec_models_pickle_after_use() -> None:
 def test_missing_criteria_column_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="criteria"):
         CriteriaReward(judge_model="fake").score(["p"], ["c"])
+
+
+async def test_criteria_by_library_id_and_content_blocks(tmp_path, monkeypatch) -> None:
+    from writer_r1.memory import library as library_module
+    from writer_r1.memory.embeddings import LexicalEmbeddings
+
+    monkeypatch.setattr(library_module, "default_embeddings", LexicalEmbeddings)  # no sentence model to load
+    path = str(tmp_path / "library.sqlite")
+    key = library_module.CriteriaLibrary(path).put(CRITERIA)
+    judge = ScriptedChatModel(default=verdict(3))
+    reward = CriteriaReward(judge_model=judge, cache=None, library=path)
+    prompts = [[{"role": "user", "content": [{"type": "text", "text": "Write a haiku"}]}]]
+    completions = [[{"role": "assistant", "content": [{"type": "text", "text": "frost on the pane"}]}]]
+    assert await reward(prompts=prompts, completions=completions, criteria=[key]) == [1.0]
+    prompt = judge.calls[0].prompt
+    assert "frost on the pane" in prompt and "Write a haiku" in prompt and '"type"' not in prompt
+    with pytest.raises(UserError, match="no criteria with id"):
+        await reward(prompts=["p"], completions=["c"], criteria=["absent-id"])
