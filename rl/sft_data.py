@@ -6,7 +6,8 @@ Two kinds of rows, both in TRL's conversational `messages` format:
 - **reflection** — task + draft + its scorecard → the reflection (diagnosis, plan) and the revision,
   only for reflections whose revision was accepted (a rejected one is not a behaviour to imitate).
 
-Sources: the experience memory (`ExperienceMemory`) and reflection trajectories (`ReflectionResult`).
+Sources: the experience memory (`ExperienceMemory`, `rows_from_memory`) and reflection trajectories
+(`ReflectionResult`, `rows_from_results`).
 
 Example:
     >>> from writer_r1.core.records import Experience, Reflection
@@ -23,6 +24,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from writer_r1.core.errors import UserError
 from writer_r1.core.records import Experience
 from writer_r1.prompts import fence
 
@@ -79,23 +81,51 @@ def reflection_rows(experiences: Iterable[Experience]) -> list[Row]:
 
 def rows_from_memory(memory: Any, kind: str = "best") -> list[Row]:
     """Rows of `kind` ("best" or "reflection") from an `ExperienceMemory`."""
-    experiences = list(memory.iter_experiences(accepted=True))
+    return _rows(list(memory.iter_experiences(accepted=True)), kind)
+
+
+def _rows(experiences: list[Experience], kind: str) -> list[Row]:
     if kind == "best":
         return best_draft_rows(experiences)
     if kind == "reflection":
         return reflection_rows(experiences)
-    raise ValueError(f"kind must be 'best' or 'reflection', got {kind!r}")
+    raise UserError(f"kind must be 'best' or 'reflection', got {kind!r}")
 
 
-def rows_from_results(tasks: Iterable[str], results: Iterable[Any]) -> list[Row]:
-    """Best-draft rows from reflection runs (`ReflectionResult`): task → best draft, when it beat the first."""
-    rows = []
-    for task, result in zip(tasks, results, strict=True):
-        history = result.history
-        if len(history) > 1 and result.best_draft != history[0].text:
-            rows.append({"messages": [{"role": "user", "content": task},
-                                      {"role": "assistant", "content": result.best_draft}]})
-    return rows
+def experiences_from_result(task: str, result: Any) -> list[Experience]:
+    """Each revision in a reflection run's trajectory (`ReflectionResult.history`) as an `Experience`.
+
+    The draft it was made from, that draft's scorecard (weakest criteria as the reflector ranked them,
+    failed constraints, overall), the reflection and the revision with its score and verdict — what the
+    reflection graph stores in memory, rebuilt from a trajectory that was not stored.
+    """
+    from writer_r1.agents.reflector import rank_weaknesses, weak_criteria_ids
+
+    by_index = {entry.index: entry for entry in result.history}
+    experiences = []
+    for entry in result.history:
+        if entry.reflection is None or entry.base_index not in by_index:
+            continue
+        base = by_index[entry.base_index]
+        experiences.append(Experience(
+            task=task,
+            criteria_version=result.criteria.version,
+            weak_criteria=weak_criteria_ids(rank_weaknesses(result.criteria, base.scorecard)),
+            failed_constraints=[r.id for r in base.scorecard.failed_constraints],
+            reflection=entry.reflection,
+            draft=base.text,
+            revision=entry.text,
+            score_before=base.scorecard.overall,
+            score_after=entry.scorecard.overall,
+            accepted=entry.accepted,
+        ))
+    return experiences
+
+
+def rows_from_results(tasks: Iterable[str], results: Iterable[Any], kind: str = "best") -> list[Row]:
+    """Rows of `kind` ("best" or "reflection") from reflection runs (`ReflectionResult`, one per task)."""
+    experiences = [e for task, result in zip(tasks, results, strict=True) for e in experiences_from_result(task, result)]
+    return _rows(experiences, kind)
 
 
 def to_dataset(rows: list[Row]) -> Any:

@@ -56,3 +56,34 @@ def test_data_sft_command_reads_an_experience_memory(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["data", "sft", "--memory", str(path), "--out", str(out), "--kind", "reflection"])
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_rows_from_a_reflection_trajectory() -> None:
+    from writer_r1.core.criteria import CriteriaSet
+    from writer_r1.core.scorecard import CriterionScore, Scorecard
+    from writer_r1.graphs.reflection import ReflectionResult
+    from writer_r1.graphs.state import HistoryEntry
+    from writer_r1.rl.sft_data import rows_from_results
+
+    criteria = CriteriaSet.model_validate({"task": "Write about the sea", "dimensions": [{"name": "Craft", "criteria": [
+        {"id": "imagery", "name": "Imagery", "description": "Concrete images",
+         "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}]}]}]})
+
+    def card(level: int) -> Scorecard:
+        return Scorecard.build(criteria, [CriterionScore(criterion_id="imagery", reason="r", level=level,
+                                                         score=(level - 1) / 2)], [])
+
+    plan = Reflection(diagnosis="no images", plan=["add gulls"])
+    history = [
+        HistoryEntry(index=0, text="The sea.", scorecard=card(1), accepted=True),
+        HistoryEntry(index=1, text="Gulls over grey swell.", scorecard=card(2), accepted=True, reflection=plan, base_index=0),
+        HistoryEntry(index=2, text="Worse.", scorecard=card(1), accepted=False, reflection=plan, base_index=1),
+    ]
+    result = ReflectionResult(best_draft="Gulls over grey swell.", best_scorecard=card(2), history=history,
+                              criteria=criteria, stop_reason="patience", iterations=2)
+    best = rows_from_results(["Write about the sea"], [result])
+    assert [row["messages"][1]["content"] for row in best] == ["Gulls over grey swell."]
+    [row] = rows_from_results(["Write about the sea"], [result], kind="reflection")
+    prompt, answer = row["messages"][0]["content"], row["messages"][1]["content"]
+    assert "The sea." in prompt and "imagery" in prompt and "0.000" in prompt
+    assert answer.startswith("Diagnosis: no images") and answer.endswith("Gulls over grey swell.")
