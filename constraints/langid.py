@@ -689,8 +689,10 @@ class _Batch:
             factors = table.take(drawn, axis=0)
             factors += self.weights[:, :, None]  # weight + q, as langdetect adds them
             prob = self.prob
-            for k in range(5):  # ((p * f1) * f2) ... left to right
-                prob *= factors[:, k]
+            # ((p * f1) * f2) ... left to right: a ufunc reduction over a leading axis applies the
+            # slices in index order (as `subtract.reduce` must), one elementwise product at a time
+            np.multiply(prob, factors[:, 0], out=factors[:, 0])
+            np.multiply.reduce(factors, axis=1, out=prob)
             prob /= _row_sums(np, prob)[:, None]
             converged = prob.max(axis=1) > _CONV_THRESHOLD
             events = (converged | (self.slot >= self.attention)).nonzero()[0].tolist()

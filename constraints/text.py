@@ -191,15 +191,41 @@ def capital_word_bounds(text: str) -> tuple[int, int]:
     return lower, _count_upper(text)
 
 
+# The only places where the Treebank tokenizer splits between two letters (its contractions, matched
+# ignoring case as NLTK matches them: "CANnot" gives "CAN", "'Tis" gives "'T").
+_LETTER_SPLITS = re.compile(r"cannot|d'ye|gimme|gonna|gotta|lemme|more'n|wanna|n't|'t", re.IGNORECASE)
+_ASCII_LONE_CAPITAL = re.compile(r"[A-Z](?![a-z])")
+
+
+def may_hold_capital_word(sentence: str) -> bool:
+    """False only when no `word_tokenize` token of `sentence` is all capitals.
+
+    A token holding an upper-case character followed by a lower-case one is not all capitals, and
+    the tokenizer keeps the two together unless a contraction splits them; so a sentence whose every
+    capital is followed by a lower-case letter, with no contraction, has no all-capital token.
+
+    >>> may_hold_capital_word("The Cat sat."), may_hold_capital_word("The CAT sat."), may_hold_capital_word("Isn't")
+    (False, True, True)
+    """
+    if sentence.isascii():
+        if _ASCII_LONE_CAPITAL.search(sentence) is not None:
+            return True
+    elif not _has_upper(sentence):
+        return False
+    elif any(char.isupper() and not sentence[i + 1 : i + 2].islower() for i, char in enumerate(sentence)):
+        return True
+    return _LETTER_SPLITS.search(sentence) is not None
+
+
 def count_capital_words(text: str, sentences: list[str] | None = None) -> int:
-    """The number of `word_tokenize` tokens that are all capitals (sentences without capitals skipped).
+    """The number of `word_tokenize` tokens that are all capitals (sentences that cannot hold one skipped).
 
     `sentences` may pass `split_sentences(text)` when it is already known.
     """
     return sum(
         sum(1 for token in sentence_tokens(sentence) if token.isupper())
         for sentence in (split_sentences(text) if sentences is None else sentences)
-        if _has_upper(sentence)
+        if may_hold_capital_word(sentence)
     )
 
 

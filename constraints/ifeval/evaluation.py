@@ -101,15 +101,27 @@ def build_checkers(row: IFEvalInput) -> list[Checker]:
     checkers = []
     for instruction_id, kwargs in zip(row.instruction_id_list, row.kwargs, strict=True):
         clean = {name: value for name, value in kwargs.items() if value is not None}
-        checkers.append(get_checker(instruction_id, **clean))
+        # repr tells apart every JSON value (1, 1.0, True and "1" differ), so equal keys mean equal arguments
+        key = (instruction_id, repr(sorted(clean.items())))
+        checker = _CHECKERS.get(key)
+        if checker is None:
+            if len(_CHECKERS) >= _CHECKERS_LIMIT:
+                _CHECKERS.clear()
+            checker = _CHECKERS[key] = get_checker(instruction_id, **clean)
+        checkers.append(checker)
     return checkers
 
 
-# The checkers built for each input row object (rows are frozen), so that a strict and a loose pass
-# over the same rows use the same checker objects and share their verdicts on the responses.
-# Emptied with the text caches (`writer_r1.constraints.text.clear_cache`).
+# Checkers are immutable once validated, so rows with the same instruction and arguments share one
+# (IFEval repeats most of them), and the checkers built for each input row object (rows are frozen)
+# are kept, so that a strict and a loose pass over the same rows use the same checker objects and
+# share their verdicts on the responses. Emptied with the text caches
+# (`writer_r1.constraints.text.clear_cache`).
+_CHECKERS: dict[tuple[str, str], Checker] = {}
+_CHECKERS_LIMIT = 1 << 16
 _ROW_CHECKERS: dict[int, tuple[IFEvalInput, list[Checker]]] = {}
 _ROW_CHECKERS_LIMIT = 1 << 16
+on_clear_cache(_CHECKERS.clear)
 on_clear_cache(_ROW_CHECKERS.clear)
 
 

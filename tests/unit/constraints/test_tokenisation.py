@@ -151,3 +151,45 @@ def test_sentences_equal_nltk_on_every_response_and_variant(ifeval_data):
     samples = {variant for row in inputs for variant in loose_variants(responses[row.prompt])}
     mismatched = [sample[:60] for sample in samples if text.split_sentences(sample) != reference.tokenize(sample)]
     assert mismatched == []
+
+
+def _nltk_capital_words(sample: str) -> int:
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+
+    tokenizer = NLTKWordTokenizer()
+    return sum(1 for s in _nltk_punkt().tokenize(sample) for t in tokenizer.tokenize(s) if t.isupper())
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["ISn't it?", "'Tis so.", "And 'Tis so.", "Xn't go", "It wasn't Xn't here", "Or 'Twas X", "'TIS so.", "CANnot go", "GIMme that", "WANna go now", "MOre'n that", "D'ye see",
+     "A cat.", "Ab cD eF.", "Ünter Öl", "ÜNTER", "Mr. Smith", "\u212aelvin", "I am", "Ok I", "Aé Bß", "Ǆx ǅx"],
+)  # fmt: skip
+def test_skipped_sentences_hold_no_capital_word(sentence):
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+
+    tokens = NLTKWordTokenizer().tokenize(sentence)
+    if not text.may_hold_capital_word(sentence):
+        assert not any(token.isupper() for token in tokens)
+    assert text.count_capital_words(sentence) == _nltk_capital_words(sentence)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            list("ABab .'’\n") + ["CAN", "not", "NOT", "gim", "ME", "me", "n't", "N'T", "'t", "IS", "is", "Ü", "ü", "é"]
+        ),
+        max_size=30,
+    )
+)
+def test_capital_words_equal_nltk_with_contractions(pieces):
+    sample = "".join(pieces)
+    assert text.count_capital_words(sample) == _nltk_capital_words(sample)
+
+
+def test_capital_words_equal_nltk_on_every_response_and_variant(ifeval_data):
+    inputs, responses, _ = ifeval_data
+    samples = sorted({variant for row in inputs[::3] for variant in loose_variants(responses[row.prompt])})
+    mismatched = [s[:60] for s in samples if text.count_capital_words(s) != _nltk_capital_words(s)]
+    assert mismatched == []
