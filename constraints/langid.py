@@ -591,6 +591,11 @@ class _Lane:
 
 
 _FIRST_DRAWS = 100
+_STEP_SLOTS = 10  # two blocks per array step
+_ROW_SLOTS = _MAX_DRAWS + 4 + 5  # a trial's slots, then padding read by a step that ends at its first block
+# A row is attended when the step's second block starts at or after `filled - _REFILL_MARGIN`, so a
+# step never reads past the filled slots (except the padding after draw 1000).
+_REFILL_MARGIN = 15
 _SPECULATE_AFTER = 100  # draws without converging before the next trial is started speculatively
 
 
@@ -599,7 +604,9 @@ class _Batch:
 
     A row's slots hold the trial's draw 0, four padding slots (the table's row of 1.0 with
     weight 0.0: the first block is one draw), then draws 1, 2, ...; block b reads slots
-    5b .. 5b+4 and ends with draw 5b.
+    5b .. 5b+4 and ends with draw 5b. An array step computes two blocks (and both
+    normalisations); a row whose trial ends at the first of them (it converged, or reached
+    draw 1000) takes that block's vector and discards the second.
     """
 
     def __init__(self, arrays: _Arrays, stream: _Stream, jobs: list[_Job]):
@@ -611,13 +618,13 @@ class _Batch:
         self.lanes: list[_Lane | None] = [None] * count
         self.free: list[int] = []
         self.prob = np.empty((count, self.size))
-        self.slots = np.empty((count, _MAX_DRAWS + 4), dtype=np.int64)
-        self.weights = np.empty((count, 5))
+        self.slots = np.full((count, _ROW_SLOTS), self.pad, dtype=np.int64)
+        self.weights = np.empty((count, _STEP_SLOTS))
         self.lane_weight = np.empty(count)
         self.slot = np.empty(count, dtype=np.int64)
         self.attention = np.empty(count, dtype=np.int64)
         self.filled = np.empty(count, dtype=np.int64)
-        self.base = np.arange(count) * (_MAX_DRAWS + 4)  # where each row starts in the flattened slots
+        self.base = np.arange(count) * _ROW_SLOTS  # where each row starts in the flattened slots
         self.opened = False
         for index in range(count):
             self.place(index, _Lane(index, 0, _RandomState()))
@@ -631,11 +638,12 @@ class _Batch:
         self.slots[k, :5] = self.pad
         self._fill(k, lane, job)
         self.prob[k] = 1.0 / self.size
-        self.weights[k] = (lane.weight, 0.0, 0.0, 0.0, 0.0)  # padding: 1.0 + 0.0
+        self.weights[k] = lane.weight
+        self.weights[k, 1:5] = 0.0  # padding: 1.0 + 0.0
         self.lane_weight[k] = lane.weight
         self.opened = True
         self.slot[k] = 0
-        self.attention[k] = min(_SPECULATE_AFTER, int(self.filled[k]) - 10)
+        self.attention[k] = min(_SPECULATE_AFTER, int(self.filled[k]) - _REFILL_MARGIN)
 
     def _fill(self, k: int, lane: _Lane, job: _Job) -> None:
         available = min(len(job.picks) - lane.first, _MAX_DRAWS)
@@ -664,7 +672,7 @@ class _Batch:
         self.slots = np.concatenate((self.slots, self.slots[:1]))
         self.weights = np.concatenate((self.weights, self.weights[:1]))
         self.lane_weight = np.concatenate((self.lane_weight, self.lane_weight[:1]))
-        self.base = np.arange(len(self.lanes)) * (_MAX_DRAWS + 4)
+        self.base = np.arange(len(self.lanes)) * _ROW_SLOTS
         self.slot = np.concatenate((self.slot, self.slot[:1]))
         self.attention = np.concatenate((self.attention, self.attention[:1]))
         self.filled = np.concatenate((self.filled, self.filled[:1]))
@@ -681,28 +689,37 @@ class _Batch:
 
     def run(self) -> None:
         np = self.np
-        width = np.arange(5)
+        width = np.arange(_STEP_SLOTS)
         table = self.arrays.table
         while len(self.lanes) > len(self.free):
             count = len(self.lanes)
             drawn = self.slots.reshape(-1).take((self.base[:count] + self.slot)[:, None] + width)
             factors = table.take(drawn, axis=0)
             factors += self.weights[:, :, None]  # weight + q, as langdetect adds them
-            prob = self.prob
             # ((p * f1) * f2) ... left to right: a ufunc reduction over a leading axis applies the
             # slices in index order (as `subtract.reduce` must), one elementwise product at a time
-            np.multiply(prob, factors[:, 0], out=factors[:, 0])
-            np.multiply.reduce(factors, axis=1, out=prob)
-            prob /= _row_sums(np, prob)[:, None]
-            converged = prob.max(axis=1) > _CONV_THRESHOLD
-            events = (converged | (self.slot >= self.attention)).nonzero()[0].tolist()
-            self.slot += 5
+            first = self.prob
+            np.multiply(first, factors[:, 0], out=factors[:, 0])
+            np.multiply.reduce(factors[:, :5], axis=1, out=first)
+            first /= _row_sums(np, first)[:, None]
+            np.multiply(first, factors[:, 5], out=factors[:, 5])
+            second = np.multiply.reduce(factors[:, 5:], axis=1)
+            second /= _row_sums(np, second)[:, None]
+            converged_first = first.max(axis=1) > _CONV_THRESHOLD
+            converged_second = second.max(axis=1) > _CONV_THRESHOLD
+            ends_first = converged_first | (self.slot >= _ITERATION_LIMIT)
+            events = (ends_first | converged_second | (self.slot + 5 >= self.attention)).nonzero()[0].tolist()
+            ends_first_rows = ends_first.nonzero()[0]
+            second[ends_first_rows] = first[ends_first_rows]
+            self.prob = second
+            self.slot += _STEP_SLOTS
             if self.opened:  # rows past their first block: no more padding
-                opened = (self.slot == 5).nonzero()[0]
-                self.weights[opened] = self.lane_weight[opened, None]
+                opened = (self.slot == _STEP_SLOTS).nonzero()[0]
+                self.weights[opened, :5] = self.lane_weight[opened, None]
                 self.opened = False
+            self.slot[ends_first_rows] -= 5
             for k in events:
-                self._attend(k, bool(converged[k]))
+                self._attend(k, bool(converged_first[k] if ends_first[k] else converged_second[k]))
             if len(self.free) > max(2, (count - len(self.free)) // 4):
                 self._compact()
 
@@ -721,7 +738,7 @@ class _Batch:
         if converged or last_draw >= _ITERATION_LIMIT:
             self._finish(k, lane, job, last_draw)
             return
-        if last_draw + 10 > self.filled[k]:
+        if last_draw + 2 * _REFILL_MARGIN > self.filled[k]:
             job.cover(self.stream, lane.first + 2 * int(self.filled[k]))
             self._fill(k, lane, job)
         if last_draw >= _SPECULATE_AFTER and not lane.spawned:
@@ -732,7 +749,7 @@ class _Batch:
                 lane.successor = _Lane(lane.job, lane.trial + 1, lane.state_after(job, _ITERATION_LIMIT))
                 self.place(self._add_row(), lane.successor)
         spawn_at = _ITERATION_LIMIT if lane.spawned else _SPECULATE_AFTER
-        self.attention[k] = min(spawn_at, int(self.filled[k]) - 10)
+        self.attention[k] = min(spawn_at, int(self.filled[k]) - _REFILL_MARGIN)
 
     def _finish(self, k: int, lane: _Lane, job: _Job, last_draw: int) -> None:
         lane.alive = False
