@@ -12,7 +12,7 @@ This module runs the same algorithm on the same profiles and returns the same co
   start-up falls back to the pure-Python path if they ever differ);
 - the same floating-point operations in the same order: `p * (weight + q)` per draw, the
   left-to-right sum that Python's `sum` computes, `p / total`, `t + p / 7`. With numpy the
-  texts advance together, five draws and one normalisation per array step; without numpy each
+  texts advance together, five draws and one normalisation per block, several blocks per array step; without numpy each
   text runs in plain Python;
 - n-grams found with array lookups (numpy) or word by word with a per-word memo (plain Python);
 - a text whose n-gram list equals one already decided gets the same answer (same input, same
@@ -591,11 +591,12 @@ class _Lane:
 
 
 _FIRST_DRAWS = 100
-_STEP_SLOTS = 10  # two blocks per array step
-_ROW_SLOTS = _MAX_DRAWS + 4 + 5  # a trial's slots, then padding read by a step that ends at its first block
-# A row is attended when the step's second block starts at or after `filled - _REFILL_MARGIN`, so a
+_BLOCKS_PER_STEP = 4
+_STEP_SLOTS = 5 * _BLOCKS_PER_STEP
+_ROW_SLOTS = _MAX_DRAWS + 4 + _STEP_SLOTS - 5  # a trial's slots, then padding read by a step that ends early
+# A row is attended when the step's last block starts at or after `filled - _REFILL_MARGIN`, so a
 # step never reads past the filled slots (except the padding after draw 1000).
-_REFILL_MARGIN = 15
+_REFILL_MARGIN = _STEP_SLOTS + 5
 _SPECULATE_AFTER = 100  # draws without converging before the next trial is started speculatively
 
 
@@ -604,9 +605,9 @@ class _Batch:
 
     A row's slots hold the trial's draw 0, four padding slots (the table's row of 1.0 with
     weight 0.0: the first block is one draw), then draws 1, 2, ...; block b reads slots
-    5b .. 5b+4 and ends with draw 5b. An array step computes two blocks (and both
-    normalisations); a row whose trial ends at the first of them (it converged, or reached
-    draw 1000) takes that block's vector and discards the second.
+    5b .. 5b+4 and ends with draw 5b. An array step computes `_BLOCKS_PER_STEP` blocks (each
+    normalised); a row whose trial ends at one of them (it converged, or reached draw 1000)
+    takes that block's vector and discards the later ones.
     """
 
     def __init__(self, arrays: _Arrays, stream: _Stream, jobs: list[_Job]):
@@ -690,36 +691,36 @@ class _Batch:
     def run(self) -> None:
         np = self.np
         width = np.arange(_STEP_SLOTS)
+        block_starts = np.arange(0, _STEP_SLOTS, 5)[:, None]
         table = self.arrays.table
         while len(self.lanes) > len(self.free):
             count = len(self.lanes)
+            rows = np.arange(count)
             drawn = self.slots.reshape(-1).take((self.base[:count] + self.slot)[:, None] + width)
             factors = table.take(drawn, axis=0)
             factors += self.weights[:, :, None]  # weight + q, as langdetect adds them
-            # ((p * f1) * f2) ... left to right: a ufunc reduction over a leading axis applies the
-            # slices in index order (as `subtract.reduce` must), one elementwise product at a time
-            first = self.prob
-            np.multiply(first, factors[:, 0], out=factors[:, 0])
-            np.multiply.reduce(factors[:, :5], axis=1, out=first)
-            first /= _row_sums(np, first)[:, None]
-            np.multiply(first, factors[:, 5], out=factors[:, 5])
-            second = np.multiply.reduce(factors[:, 5:], axis=1)
-            second /= _row_sums(np, second)[:, None]
-            converged_first = first.max(axis=1) > _CONV_THRESHOLD
-            converged_second = second.max(axis=1) > _CONV_THRESHOLD
-            ends_first = converged_first | (self.slot >= _ITERATION_LIMIT)
-            events = (ends_first | converged_second | (self.slot + 5 >= self.attention)).nonzero()[0].tolist()
-            ends_first_rows = ends_first.nonzero()[0]
-            second[ends_first_rows] = first[ends_first_rows]
-            self.prob = second
-            self.slot += _STEP_SLOTS
+            probs = np.empty((_BLOCKS_PER_STEP, count, self.size))
+            prob = self.prob
+            for block in range(_BLOCKS_PER_STEP):
+                # ((p * f1) * f2) ... left to right: a ufunc reduction over a leading axis applies
+                # the slices in index order (as `subtract.reduce` must), one product at a time
+                part = factors[:, 5 * block : 5 * block + 5]
+                np.multiply(prob, part[:, 0], out=part[:, 0])
+                prob = np.multiply.reduce(part, axis=1, out=probs[block])
+                prob /= _row_sums(np, prob)[:, None]
+            # where each row's trial ends this step: a block that converged, or the one ending at draw 1000
+            ends = (probs.max(axis=2) > _CONV_THRESHOLD) | (self.slot + block_starts >= _ITERATION_LIMIT)
+            ending = ends.any(axis=0)
+            last_block = np.where(ending, ends.argmax(axis=0), _BLOCKS_PER_STEP - 1)
+            self.prob = probs[last_block, rows]
+            events = (ending | (self.slot + (_STEP_SLOTS - 5) >= self.attention)).nonzero()[0].tolist()
+            opened = self.opened and (self.slot == 0).nonzero()[0]
+            self.slot += 5 * last_block + 5
             if self.opened:  # rows past their first block: no more padding
-                opened = (self.slot == _STEP_SLOTS).nonzero()[0]
                 self.weights[opened, :5] = self.lane_weight[opened, None]
                 self.opened = False
-            self.slot[ends_first_rows] -= 5
             for k in events:
-                self._attend(k, bool(converged_first[k] if ends_first[k] else converged_second[k]))
+                self._attend(k, bool(ending[k]))
             if len(self.free) > max(2, (count - len(self.free)) // 4):
                 self._compact()
 

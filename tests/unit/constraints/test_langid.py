@@ -121,3 +121,16 @@ def test_every_text_the_evaluation_detects_equals_langdetect(ifeval_data, monkey
     assert len(seen) >= 90
     langid.clear_cache()
     assert original(seen) == [_langdetect(sample) for sample in seen]
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 3, 7])
+def test_any_number_of_blocks_per_step_gives_langdetects_answers(blocks, monkeypatch):
+    _require_arrays()
+    step = 5 * blocks
+    monkeypatch.setattr(langid, "_BLOCKS_PER_STEP", blocks)
+    monkeypatch.setattr(langid, "_STEP_SLOTS", step)
+    monkeypatch.setattr(langid, "_ROW_SLOTS", langid._MAX_DRAWS + 4 + step - 5)
+    monkeypatch.setattr(langid, "_REFILL_MARGIN", step + 5)
+    texts = EDGE_TEXTS + ["Ok", "Hi there, ok", "NO", "Ciao a tutti", "hola amigo mío", "YES I CAN"]
+    langid.clear_cache()
+    assert langid.detect_many(texts) == [_langdetect(text) for text in texts]
