@@ -28,7 +28,7 @@ from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import Any
 
-_WORD = re.compile(r"\w+")
+import regex
 
 # Han (with extensions and compatibility ideographs), kana, Hangul syllables: one character = one word.
 CJK_RANGES = (
@@ -135,13 +135,70 @@ def sentence_upper_bound(text: str) -> int:
 
 def split_sentences(text: str) -> list[str]:
     """English sentences as NLTK's `sent_tokenize` finds them."""
+    if needs_regex_engine(text):
+        return nltk_punkt().tokenize(text)
     return punkt_english().tokenize(text)
+
+
+# NLTK (3.10 on) compiles its tokenizers' patterns with the `regex` engine; our fast copies use the
+# standard library's. The two read `\w`, `\s` and `\d` differently on some characters (combining
+# marks, '²', '‿', the ASCII separators \x1c-\x1f among them); a text holding one goes to NLTK's own
+# tokenizers, so that every text splits as NLTK splits it.
+_ASCII_ENGINE_DIFFERENCES = re.compile(r"[\x1c-\x1f]")
+_CLASSES = (r"\w", r"\s", r"\d")
+_STDLIB_CLASSES = [re.compile(c) for c in _CLASSES]
+_REGEX_CLASSES = [regex.compile(c, regex.UNICODE) for c in _CLASSES]
+
+
+@lru_cache(maxsize=65536)
+def _engines_differ_on(char: str) -> bool:
+    return any(
+        (ours.match(char) is None) != (theirs.match(char) is None)
+        for ours, theirs in zip(_STDLIB_CLASSES, _REGEX_CLASSES, strict=True)
+    )
+
+
+def needs_regex_engine(text: str) -> bool:
+    """Whether `text` holds a character that `re` and `regex` classify differently (then NLTK's own
+    tokenizers split it).
+
+    >>> needs_regex_engine("Plain text, café."), needs_regex_engine("x² or e\u0301")
+    (False, True)
+    """
+    if text.isascii():
+        return _ASCII_ENGINE_DIFFERENCES.search(text) is not None
+    return any(_engines_differ_on(char) for char in set(text))
+
+
+@lru_cache(maxsize=1)
+def nltk_punkt() -> Any:
+    """NLTK's own Punkt tokenizer with the English parameters `sent_tokenize` loads (none downloaded):
+    the reference that `split_sentences` equals, and its route for texts `needs_regex_engine` flags."""
+    from collections import defaultdict
+
+    import punkt.data.english as english
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+
+    params = PunktParameters()
+    params.abbrev_types = set(english.ABBREV_TYPES)
+    params.collocations = set(english.COLLOCATIONS)
+    params.sent_starters = set(english.SENT_STARTERS)
+    params.ortho_context = defaultdict(int, english.ORTHO_CONTEXT)
+    return PunktSentenceTokenizer(params)
+
+
+@lru_cache(maxsize=1)
+def _nltk_treebank() -> Any:
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+
+    return NLTKWordTokenizer()
 
 
 @lru_cache(maxsize=65536)
 def sentence_tokens(sentence: str) -> tuple[str, ...]:
     """NLTK Treebank tokens of one sentence (memoised: loose variants share most sentences)."""
-    return tuple(_treebank().tokenize(sentence))
+    tokenizer = _nltk_treebank() if needs_regex_engine(sentence) else _treebank()
+    return tuple(tokenizer.tokenize(sentence))
 
 
 def word_tokenize(text: str) -> list[str]:
@@ -154,10 +211,19 @@ _ASCII_WORD_CLASS = bytes(ord("w") if chr(i).isalnum() or chr(i) == "_" else ord
 _ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
 
 
+# IFEval counts words with NLTK's `RegexpTokenizer(r"\w+")`, which NLTK (3.10 on) compiles with the
+# `regex` engine. Its `\w` differs from the standard library's on about 30,000 characters: combining
+# marks are word characters (a Hindi or Thai word stays one word), and numeric symbols such as '²' are
+# not. NLTK 3.9 and older used `re`; we follow the NLTK that installs today.
+_UNICODE_WORD_CHAR = regex.compile(r"\w", regex.UNICODE)
+
+
 def _word_classes(text: str) -> bytes:
     """`text` with every character replaced by b"w" (a `\\w` character) or b" " (anything else)."""
     if not text.isascii():
-        text = text.translate({ord(c): "w" if _WORD.match(c) else " " for c in set(text) if not c.isascii()})
+        text = text.translate(
+            {ord(c): "w" if _UNICODE_WORD_CHAR.match(c) else " " for c in set(text) if not c.isascii()}
+        )
     return text.encode("ascii").translate(_ASCII_WORD_CLASS)
 
 
@@ -303,8 +369,9 @@ class TextStats:
     """Lazily computed measurements of one text; each is computed at most once.
 
     Example:
-        >>> TextStats("hello World").regex_words
-        ['hello', 'World']
+        >>> stats = TextStats("Hello World. यह हिंदी है।")
+        >>> stats.word_count, stats.sentence_count
+        (5, 2)
     """
 
     __slots__ = ("text", "__dict__")
@@ -332,10 +399,6 @@ class TextStats:
     def sentence_bound(self) -> int:
         """An upper bound on `sentence_count`: Punkt ends a sentence only at a '.', '?' or '!'."""
         return sentence_upper_bound(self.text)
-
-    @cached_property
-    def regex_words(self) -> list[str]:
-        return _WORD.findall(self.text)
 
     @cached_property
     def word_count(self) -> int:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 DATA = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
 IFEVAL = DATA / "ifeval"
+
+# The rewriter beside this file imports by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,15 +10,7 @@ from writer_r1.constraints.ifeval import loose_variants
 
 
 def _nltk_punkt():
-    import punkt.data.english as english
-    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-    params = PunktParameters()
-    params.abbrev_types = set(english.ABBREV_TYPES)
-    params.collocations = set(english.COLLOCATIONS)
-    params.sent_starters = set(english.SENT_STARTERS)
-    params.ortho_context = defaultdict(int, english.ORTHO_CONTEXT)
-    return PunktSentenceTokenizer(params)
+    return text.nltk_punkt()
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +126,7 @@ def test_sentence_bound_holds_on_ifeval_texts(sample_texts):
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("aZ9_ -.\n'’éßΣ中😀\u0301\u00a0\u2028")), max_size=60))
 def test_fast_word_and_capital_counts_equal_the_definitions(sample):
-    import re
-
-    assert text.count_words(sample) == len(re.findall(r"\w+", sample))
+    assert text.count_words(sample) == _nltk_word_count(sample)
     low, high = text.capital_word_bounds(sample)
     assert high == sum(1 for char in sample if char.isupper())
     assert low == sum(1 for chunk in sample.split() if chunk.isupper())
@@ -193,3 +181,55 @@ def test_capital_words_equal_nltk_on_every_response_and_variant(ifeval_data):
     samples = sorted({variant for row in inputs[::3] for variant in loose_variants(responses[row.prompt])})
     mismatched = [s[:60] for s in samples if text.count_capital_words(s) != _nltk_capital_words(s)]
     assert mismatched == []
+
+
+def _nltk_word_count(sample: str) -> int:
+    from nltk.tokenize import RegexpTokenizer
+
+    return len(RegexpTokenizer(r"\w+").tokenize(sample))
+
+
+def test_word_characters_equal_nltk_on_every_code_point():
+    """`\\w` as NLTK's tokenizer reads it (combining marks in, '²' out), over all of Unicode."""
+    code_points = [chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000]
+    sample = "\x00".join(code_points)  # NUL separates, so every word is one character
+    assert text.count_words(sample) == _nltk_word_count(sample)
+    assert text.count_words(sample) > 150_000
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "यह हिंदी में एक छोटा अनुच्छेद है।",
+        "ภาษาไทย เป็น ภาษา",
+        "Tie\u0301ng Vie\u0323t",
+        "x² + y½ = z‿w",
+        "a\u200db\u200cc",
+        "क्षत्रिय",
+    ],
+)
+def test_word_count_equals_nltk_on_marks_and_numeric_symbols(sample):
+    assert text.count_words(sample) == _nltk_word_count(sample)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60))
+def test_word_count_equals_nltk_on_any_text(sample):
+    assert text.count_words(sample) == _nltk_word_count(sample)
+
+
+# Pieces on which the standard library's `re` and NLTK's `regex` engine read `\w`, `\s` or `\d`
+# differently (marks, '²', '½', '‿', \x1c-\x1f), mixed with abbreviations, quotes and contractions.
+_ENGINE_PIECES = list("ab .?!'\"\n,:") + [
+    "Dr.", "U.S.", "यह", "हिंदी", "है।", "\u0301", "²", "½", "e.g.", "Ā.", "ก.", "ไทย.", "…", "‿", "_",
+    " A", "3.", "\x1c", "\x1f", "IS", "CAN'T", "n't", " ’", "É", "«", "»", "\u00a0", "\u2028", "\u3000",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_ENGINE_PIECES), max_size=25))
+def test_sentences_and_capitals_equal_nltk_where_regex_engines_differ(pieces):
+    sample = "".join(pieces)
+    assert text.split_sentences(sample) == _nltk_punkt().tokenize(sample)
+    assert text.count_capital_words(sample) == _nltk_capital_words(sample)
+    assert text.count_words(sample) == _nltk_word_count(sample)
