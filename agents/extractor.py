@@ -143,6 +143,20 @@ _PARAGRAPHS_EN = re.compile(r"\b(\d+|two|three|four|five|six|seven|eight|nine|te
 _DIALOGUE = re.compile(
     r"\b(?:include|with|contain|use)s?\s+(?:some\s+)?dialogues?\b|(?:包含|加入|穿插|要有)(?:人物)?对话", re.IGNORECASE
 )
+_NO_COMMA = re.compile(
+    r"(?:\bno|\bwithout|\bavoid(?:ing)?|(?:\bdo\s+not|\bdon'?t|\bnever|\bnot)\s+(?:use|using|include))\s+(?:any\s+)?commas?\b"
+    r"|不(?:要|得|能)?(?:使用|用|出现)逗号",
+    re.IGNORECASE,
+)
+_LOWERCASE = re.compile(
+    r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?lower[\s-]?case\b|\blower[\s-]?case\s+letters\s+only\b"
+    r"|\bno\s+(?:capital|upper[\s-]?case)\s+letters\b",
+    re.IGNORECASE,
+)
+_CAPITALS = re.compile(
+    r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?(?:capital\s+letters|upper[\s-]?case|caps)\b|\ball[\s-]caps\b",
+    re.IGNORECASE,
+)
 _EN_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
@@ -236,6 +250,13 @@ def extract_rules(task: str) -> list[ConstraintSpec]:
             )
     if match := _DIALOGUE.search(task):
         found.append((match.start(), ConstraintSpec(id="writing:dialogue", kwargs={})))
+    for pattern, constraint_id in (
+        (_NO_COMMA, "punctuation:no_comma"),
+        (_LOWERCASE, "change_case:english_lowercase"),
+        (_CAPITALS, "change_case:english_capital"),
+    ):
+        if match := pattern.search(task):
+            found.append((match.start(), ConstraintSpec(id=constraint_id, kwargs={})))
     return _dedupe([spec for _, spec in sorted(found, key=lambda item: item[0])])
 
 

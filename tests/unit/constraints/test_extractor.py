@@ -30,6 +30,15 @@ RULE_CASES = [
     ("须分为场景介绍、细节分析、历史对照、设计评价四个部分。", [("writing:sections", {"min": 4, "max": 4})]),
     ("Write a poem with a title.", [("writing:title", {})]),
     ("Write a story that includes dialogue.", [("writing:dialogue", {})]),
+    ("Do not use any commas.", [("punctuation:no_comma", {})]),
+    (
+        "Write it without commas, all in lowercase.",
+        [("punctuation:no_comma", {}), ("change_case:english_lowercase", {})],
+    ),
+    ("全文不要使用逗号。", [("punctuation:no_comma", {})]),
+    ("Reply entirely in capital letters.", [("change_case:english_capital", {})]),
+    ("Use ALL CAPS for the whole answer.", [("change_case:english_capital", {})]),
+    ("Commas are fine; write about lower-case typography.", []),
     ("Write a poem about autumn.", []),
 ]
 
