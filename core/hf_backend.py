@@ -15,6 +15,16 @@ from writer_r1.core.chat_backend import InProcessChatModel
 logger = logging.getLogger(__name__)
 
 
+def _default_device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 class HuggingFaceChatModel(InProcessChatModel):
     """Chat with a local or Hub transformers model.
 
@@ -28,7 +38,7 @@ class HuggingFaceChatModel(InProcessChatModel):
     """
 
     supports_response_format: bool = False
-    device: str | None = None
+    device: str | None = None  # None: the first GPU when torch sees one, else the CPU
     torch_dtype: str = "auto"
     enable_thinking: bool = False
     _loaded: tuple[Any, Any] | None = PrivateAttr(default=None)
@@ -48,8 +58,7 @@ class HuggingFaceChatModel(InProcessChatModel):
                 logger.info("loading %s with transformers", self.model_id)
                 tokenizer = AutoTokenizer.from_pretrained(self.model_id)
                 model = AutoModelForCausalLM.from_pretrained(self.model_id, dtype=self.torch_dtype)
-                if self.device:
-                    model = model.to(self.device)
+                model = model.to(self.device or _default_device())
                 model.eval()
                 self._loaded = (tokenizer, model)
             return self._loaded

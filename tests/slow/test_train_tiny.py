@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,20 @@ import yaml
 from writer_r1.core.criteria import CriteriaSet
 
 pytestmark = pytest.mark.slow
+
+# Where the trainers run: `cpu` (the default) or `cuda` (the GPU check: `WRITER_R1_TEST_DEVICE=cuda`, in bf16).
+DEVICE = os.environ.get("WRITER_R1_TEST_DEVICE", "cpu")
+if DEVICE not in {"cpu", "cuda"}:
+    raise ValueError(f"WRITER_R1_TEST_DEVICE must be cpu or cuda, got {DEVICE!r}")
+DEVICE_SETTINGS = {"use_cpu": True} if DEVICE == "cpu" else {"use_cpu": False, "bf16": True}
+
+
+@pytest.fixture(autouse=True)
+def _requested_device_is_there() -> None:
+    if DEVICE == "cuda":
+        torch = pytest.importorskip("torch")
+        assert torch.cuda.is_available(), "WRITER_R1_TEST_DEVICE=cuda but torch sees no GPU"
+
 
 CRITERIA = CriteriaSet.model_validate(
     {
@@ -38,7 +53,7 @@ def _grpo_rows(path: Path) -> Path:
 
 
 def _trainer_settings(tmp_path: Path, **extra) -> dict:
-    return {"output_dir": str(tmp_path / "out"), "use_cpu": True, "report_to": "none", "max_steps": 2,
+    return {"output_dir": str(tmp_path / "out"), **DEVICE_SETTINGS, "report_to": "none", "max_steps": 2,
             "logging_steps": 1, "save_strategy": "no", "learning_rate": 1e-4, "seed": 0, **extra}
 
 
@@ -56,6 +71,7 @@ def test_grpo_trains_two_steps_with_mixed_reward_and_logs_reward_metrics(tiny_mo
     trainer = grpo_trainer(config)
     trainer.train()
     logged = {key for entry in trainer.state.log_history for key in entry}
+    assert trainer.model.device.type == DEVICE
     assert trainer.state.global_step == 2
     assert "rewards/rlmr/mean" in logged
     assert {"rlmr/constraint_pass_rate", "rlmr/all_violating_groups", "quality/dimension/Craft"} <= logged
@@ -169,14 +185,27 @@ def test_a_replayed_member_gets_the_policys_log_probs_where_vllm_would_give_samp
     assert ids == revision_ids(trainer.processing_class, revision, 16) and ids[-1] == trainer.processing_class.eos_token_id
     assert all(lp == [-9.0] * len(c) for lp, c in zip(output["logprobs"][:3], output["completion_ids"][:3], strict=True))
     # The replayed member's log-probs are the policy's: log_softmax(logits / temperature) at each completion token.
-    sequence = torch.tensor([output["prompt_ids"][3] + ids])
+    device = trainer.model.device
+    sequence = torch.tensor([output["prompt_ids"][3] + ids], device=device)
     with torch.no_grad():
         logits = trainer.model(input_ids=sequence).logits[0, -len(ids) - 1 : -1] / 0.7
     log_probs = torch.log_softmax(logits.float(), dim=-1)
-    expected = log_probs.gather(-1, torch.tensor(ids).unsqueeze(-1)).squeeze(-1)
-    shifted = log_probs[1:].gather(-1, torch.tensor(ids[:-1]).unsqueeze(-1)).squeeze(-1)  # an off-by-one reading
-    replayed = torch.tensor(output["logprobs"][3])
+    expected = log_probs.gather(-1, torch.tensor(ids, device=device).unsqueeze(-1)).squeeze(-1)
+    shifted = log_probs[1:].gather(-1, torch.tensor(ids[:-1], device=device).unsqueeze(-1)).squeeze(-1)  # off by one
+    replayed = torch.tensor(output["logprobs"][3], device=device)
     assert torch.allclose(replayed, expected, atol=2e-3)  # the trainer's fused head tiles differently
     assert not torch.allclose(replayed[:-1], shifted, atol=2e-3)
     trainer.model.eval()
     assert not any(ReplayRollout(memory, probability=1.0)(prompts, trainer)["replayed"])  # evaluation: policy only
+
+
+def test_hf_spec_chats_with_a_local_model_on_the_available_device(tiny_model_dir) -> None:
+    import torch
+    from langchain_core.messages import HumanMessage
+    from writer_r1.core.models import load_chat_model
+
+    model = load_chat_model(f"hf:{tiny_model_dir}", max_new_tokens=8, temperature=0.0)
+    replies = model.batch([[HumanMessage("Write about the sea.")], [HumanMessage("Describe a storm.")]])
+    assert all(isinstance(reply.content, str) for reply in replies)
+    _, loaded = model._load()
+    assert loaded.device.type == ("cuda" if torch.cuda.is_available() else "cpu") == DEVICE
