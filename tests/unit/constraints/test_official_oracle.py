@@ -12,6 +12,7 @@ import os
 
 import ifeval_rewrites as rewrites
 import pytest
+from writer_r1.constraints.ifeval import evaluate
 from writer_r1.constraints.ifeval.evaluation import evaluate_row
 from writer_r1.testing import official_ifeval
 
@@ -59,22 +60,28 @@ def test_rewrites_are_new_texts_that_move_verdicts(official, ifeval_data):
 
 @pytest.mark.parametrize("mode", ["strict", "loose"])
 def test_verdicts_identical_to_the_official_checker_on_rewritten_responses(official, ifeval_data, mode):
+    """Both entry points: `evaluate` over the whole set (checkers shared, languages batched) and `evaluate_row`."""
     inputs, responses, labels = ifeval_data
     pool = [responses[row.prompt] for row in inputs]
     mismatches = []
     checked = 0
     for round_ in range(REWRITES_PER_ROW):
-        for row in inputs:
-            seed = round_ * 100_000 + int(row.key or 0)
-            text = rewrites.rewrite(seed, responses[row.prompt], row, pool)
+        texts = {
+            row.prompt: rewrites.rewrite(round_ * 100_000 + int(row.key or 0), responses[row.prompt], row, pool)
+            for row in inputs
+        }
+        batch = evaluate(inputs, texts, mode)
+        for row, result in zip(inputs, batch, strict=True):
+            text = texts[row.prompt]
             expected = official.check(row, text, mode)
-            ours = evaluate_row(row, text, mode).follow_instruction_list
+            one = evaluate_row(row, text, mode).follow_instruction_list
             unstable = set(labels[row.key][f"{mode}_unstable_idx"])
-            for index, (want, got) in enumerate(zip(expected, ours, strict=True)):
+            for index, want in enumerate(expected):
                 if index in unstable:
                     continue
                 checked += 1
-                if want != got:
-                    mismatches.append((seed, row.key, row.instruction_id_list[index], want, got))
+                got = (result.follow_instruction_list[index], one[index])
+                if got != (want, want):
+                    mismatches.append((round_, row.key, row.instruction_id_list[index], want, got))
     assert checked >= 830 * REWRITES_PER_ROW
     assert mismatches == [], f"{len(mismatches)} of {checked}; first: {mismatches[:5]}"
