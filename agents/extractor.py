@@ -143,20 +143,16 @@ _PARAGRAPHS_EN = re.compile(r"\b(\d+|two|three|four|five|six|seven|eight|nine|te
 _DIALOGUE = re.compile(
     r"\b(?:include|with|contain|use)s?\s+(?:some\s+)?dialogues?\b|(?:包含|加入|穿插|要有)(?:人物)?对话", re.IGNORECASE
 )
-_NO_COMMA = re.compile(
-    r"(?:\bno|\bwithout|\bavoid(?:ing)?|(?:\bdo\s+not|\bdon'?t|\bnever|\bnot)\s+(?:use|using|include))\s+(?:any\s+)?commas?\b"
-    r"|不(?:要|得|能)?(?:使用|用|出现)逗号",
-    re.IGNORECASE,
-)
-_LOWERCASE = re.compile(
-    r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?lower[\s-]?case\b|\blower[\s-]?case\s+letters\s+only\b"
-    r"|\bno\s+(?:capital|upper[\s-]?case)\s+letters\b",
-    re.IGNORECASE,
-)
-_CAPITALS = re.compile(
-    r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?(?:capital\s+letters|upper[\s-]?case|caps)\b|\ball[\s-]caps\b",
-    re.IGNORECASE,
-)
+# Whole-text requirements that IFEval's own checkers verify: (checker id, how a task states it).
+_WHOLE_TEXT_RULES = [
+    ("punctuation:no_comma", r"(?:\bno|\bwithout|\bavoid(?:ing)?|(?:\bdo\s+not|\bdon'?t|\bnever|\bnot)\s+(?:use|using|include))"
+     r"\s+(?:any\s+)?commas?\b|不(?:要|得|能)?(?:使用|用|出现)逗号"),
+    ("change_case:english_lowercase", r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?lower[\s-]?case\b"
+     r"|\blower[\s-]?case\s+letters\s+only\b|\bno\s+(?:capital|upper[\s-]?case)\s+letters\b"),
+    ("change_case:english_capital", r"\b(?:all|entirely|only|everything)\s+(?:in\s+)?(?:capital\s+letters|upper[\s-]?case|caps)\b"
+     r"|\ball[\s-]caps\b"),
+]  # fmt: skip
+_WHOLE_TEXT = [(constraint_id, re.compile(pattern, re.IGNORECASE)) for constraint_id, pattern in _WHOLE_TEXT_RULES]
 _EN_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
 
@@ -250,11 +246,7 @@ def extract_rules(task: str) -> list[ConstraintSpec]:
             )
     if match := _DIALOGUE.search(task):
         found.append((match.start(), ConstraintSpec(id="writing:dialogue", kwargs={})))
-    for pattern, constraint_id in (
-        (_NO_COMMA, "punctuation:no_comma"),
-        (_LOWERCASE, "change_case:english_lowercase"),
-        (_CAPITALS, "change_case:english_capital"),
-    ):
+    for constraint_id, pattern in _WHOLE_TEXT:
         if match := pattern.search(task):
             found.append((match.start(), ConstraintSpec(id=constraint_id, kwargs={})))
     return _dedupe([spec for _, spec in sorted(found, key=lambda item: item[0])])

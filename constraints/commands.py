@@ -84,7 +84,7 @@ def text_command(
     specs = ConstraintExtractor(chat_model).extract(task)
     report = verify(body, specs, llm_verifier=chat_model)
     if as_json:
-        print(json.dumps([r.model_dump(mode="json") for r in report.results], ensure_ascii=False, indent=2))  # noqa: T201
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in report.results], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(report.results)} constraints")
     table.add_column("constraint")

@@ -17,6 +17,7 @@ import argparse
 import json
 import logging
 import random
+import sys
 import threading
 import time
 import uuid
@@ -242,7 +243,8 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=64)
     args = parser.parse_args()
     server = OpenAICompatServer(model=args.model, latency_s=args.latency, capacity=args.capacity, port=args.port)
-    print(server.base_url, flush=True)  # noqa: T201 - the parent process reads the URL from stdout
+    sys.stdout.write(server.base_url + "\n")  # the parent process reads the URL from stdout
+    sys.stdout.flush()
     try:
         server._httpd.serve_forever()
     except KeyboardInterrupt:
