@@ -95,6 +95,22 @@ def win_shares(size: int, bouts: list[Bout]) -> list[float | None]:
     return [sum(values) / len(values) if values else None for values in totals]
 
 
+def _verdicts(groups: list[list[int]], bouts: list[list[Bout]], size: int, limit: int = 300) -> list[str]:
+    """Per completion, for TRL's completions table: its share and the judge's reasons in the comparison it
+    challenged in (the reference of a `random` group: how many comparisons it defended)."""
+    column = [""] * size
+    for group, group_bouts in zip(groups, bouts, strict=True):
+        defended: dict[int, int] = {}
+        for bout in group_bouts:
+            share = "failed" if bout.share is None else f"{bout.share:.2f}"
+            column[group[bout.challenger]] = f"vs #{bout.reference}: {share}; " + " | ".join(bout.reasons)
+            defended[bout.reference] = defended.get(bout.reference, 0) + 1
+        for local, count in defended.items():
+            if not column[group[local]]:
+                column[group[local]] = f"reference in {count} comparisons"
+    return [text[:limit] for text in column]
+
+
 class PairwiseReward(_Reward):
     """Each completion's win share against a reference member of its own group, judged in both orders.
 
@@ -192,6 +208,9 @@ class PairwiseReward(_Reward):
             for index, share in zip(group, win_shares(len(group), group_bouts), strict=True):
                 rewards[index] = share
         every = [bout for group_bouts in bouts for bout in group_bouts]
+        log_extra = kwargs.get("log_extra")
+        if log_extra is not None:
+            log_extra(f"{self.__name__}/verdict", _verdicts(groups, bouts, len(completions)))
         log_metric: LogMetric | None = kwargs.get("log_metric")
         if log_metric is not None and completions:
             valid = [bout for bout in every if bout.share is not None]
