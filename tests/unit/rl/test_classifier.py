@@ -55,7 +55,8 @@ async def test_served_scores_are_the_raw_logits_of_each_conversation() -> None:
         requests = list(server.requests)
     assert len(requests) == 4  # one request per conversation
     assert all(r["use_activation"] is False and r["model"] == "loopback-reward" for r in requests)
-    assert requests[1]["messages"][-1] == {"role": "assistant", "content": "The grey water rocked the boats at dusk."}
+    last_turns = [r["messages"][-1] for r in requests]  # concurrent requests: any arrival order
+    assert {"role": "assistant", "content": "The grey water rocked the boats at dusk."} in last_turns
     assert rewards[0] < rewards[1] < rewards[2]  # richer text, higher score: the server's model
     assert any(r < 0 for r in rewards) and any(r > 1 for r in rewards)  # raw logits, not sigmoid probabilities
     assert metrics.logged["classifier/truncated_fraction"] == [0.0]
