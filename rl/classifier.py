@@ -205,14 +205,15 @@ class _LocalClassifier:
 
     def encode(self, conversations: Sequence[list[dict[str, str]]]) -> tuple[list[list[int]], int]:
         """Token ids of each conversation (left-truncated to max_length) and how many were truncated."""
+        if self.use_template:
+            texts = [str(self.tokenizer.apply_chat_template(messages, tokenize=False)) for messages in conversations]
+            encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+        else:
+            texts = ["".join(m["content"] for m in messages) for messages in conversations]
+            encoded = self.tokenizer(texts)["input_ids"] if texts else []
         sequences: list[list[int]] = []
         truncated = 0
-        for messages in conversations:
-            if self.use_template:
-                text = self.tokenizer.apply_chat_template(messages, tokenize=False)
-                ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-            else:
-                ids = self.tokenizer("".join(m["content"] for m in messages))["input_ids"]
+        for ids in encoded:  # one batched tokenizer call; truncation here keeps the end
             if len(ids) > self.max_length:
                 ids = ids[-self.max_length :]
                 truncated += 1
