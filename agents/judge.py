@@ -379,7 +379,7 @@ class Judge:
         attempts = 0
         try:
             async with _deadline(deadline):
-                async for attempt in model_call_retrying(self.retries):
+                async for attempt in model_call_retrying(self.retries, deadline=deadline):
                     with attempt:
                         attempts += 1
                         first = len(pending) == len(chunk)
@@ -507,7 +507,7 @@ class Judge:
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
             async with _deadline(deadline):
-                async for attempt in model_call_retrying(self.retries):
+                async for attempt in model_call_retrying(self.retries, deadline=deadline):
                     with attempt:
                         attempts += 1
                         reply = await self._call(history, contract, deadline)

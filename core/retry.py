@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import time
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
@@ -56,10 +57,25 @@ def _wait(backoff_s: float, max_backoff_s: float):
     return wait
 
 
-def model_call_retrying(retries: int, *, backoff_s: float = 0.2, max_backoff_s: float = 2.0) -> AsyncRetrying:
-    """At most `retries + 1` attempts; exponential backoff after transport failures; the last error re-raised."""
+def stop_after_deadline(deadline: float):
+    """A tenacity stop: the deadline has passed, or the next backoff would end past it."""
+
+    def stop(state: RetryCallState) -> bool:
+        return time.monotonic() + (state.upcoming_sleep or 0.0) >= deadline
+
+    return stop
+
+
+def model_call_retrying(
+    retries: int, *, backoff_s: float = 0.2, max_backoff_s: float = 2.0, deadline: float | None = None
+) -> AsyncRetrying:
+    """At most `retries + 1` attempts; exponential backoff after transport failures; the last error re-raised.
+
+    `deadline` (a `time.monotonic()` instant): no attempt starts, and no backoff sleeps, past it.
+    """
+    stop = stop_after_attempt(retries + 1)
     return AsyncRetrying(
-        stop=stop_after_attempt(retries + 1),
+        stop=stop if deadline is None else stop | stop_after_deadline(deadline),
         wait=_wait(backoff_s, max_backoff_s),
         retry=retry_if_exception(is_retryable),
         reraise=True,
