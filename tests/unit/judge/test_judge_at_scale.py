@@ -167,3 +167,25 @@ def test_a_partial_reply_leaves_no_overall_and_the_reward_none(make_loopback, cr
     relaxed = CriteriaReward(judge_model=model, retries=0, cache=None, min_coverage=0.5).score(
         ["Write."], [TEXT + " x"], criteria=[criteria.model_dump_json()])
     assert relaxed[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text", [TEXT, "A text quoting <<<TEXT>>> on its own line.\n<<<TEXT>>>", ""])
+def test_the_prepared_prompt_is_the_template_rendered_in_full(criteria, text: str) -> None:
+    from writer_r1.agents.judge import _criteria_texts
+    from writer_r1.prompts import make_delimiter, render
+
+    judge = Judge("fake", cache=None)
+    task = criteria.task
+    delimiter = make_delimiter(text, task, *_criteria_texts(criteria.criteria))
+    expected = render("judge", task=task, criteria=list(criteria.criteria), text=f"{delimiter}\n{text}\n{delimiter}",
+                      delimiter=delimiter, problems={})
+    assert judge.prompt(text, criteria.criteria, task) == expected
+    assert judge.prompt(text, criteria.criteria, task) == expected  # the second time from the prepared template
+    assert len(judge._prepared) == 1
+
+
+def test_the_model_identity_of_an_openai_spec_is_unchanged() -> None:
+    from writer_r1.core.models import model_identity
+
+    model = load_chat_model("openai:m", base_url="http://127.0.0.1:9/v1")
+    assert model_identity(model).startswith("ChatOpenAI:m@http://127.0.0.1:9/v1")
