@@ -111,4 +111,6 @@ def model_identity(model: BaseChatModel) -> str:
     name = params.get("model_name") or params.get("model") or params.get("model_id") or type(model).__name__
     extras = {k: params[k] for k in ("temperature", "seed", "salt", "top_p") if params.get(k) is not None}
     base_url = getattr(model, "openai_api_base", None)
-    return f"{type(model).__name__}:{name}@{base_url or ''}:{sorted(extras.items())}"
+    # `OpenAICompatChat` is a `ChatOpenAI` with a faster judge transport: same model, same cache entries.
+    kind = "ChatOpenAI" if type(model).__name__ == "OpenAICompatChat" else type(model).__name__
+    return f"{kind}:{name}@{base_url or ''}:{sorted(extras.items())}"
