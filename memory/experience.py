@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import BaseStore, SearchItem
+from langgraph.store.base import BaseStore, SearchItem, SearchOp
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.records import Experience
 from writer_r1.memory.embeddings import cosine, default_embeddings
@@ -150,8 +150,12 @@ class ExperienceMemory:
         if k <= 0:
             return []
         limit = max(4 * k, 20)
-        exact = await self.store.asearch(self.namespace, filter={"task_key": task_key(task)}, limit=limit)
-        found = await self.store.asearch(self.namespace, query=recall_text(task), limit=limit)
+        exact, found = await self.store.abatch(  # one round trip for both lookups
+            [
+                SearchOp(self.namespace, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(self.namespace, query=recall_text(task), limit=limit),
+            ]
+        )
         if any(item.score is None for item in found):
             scored = await self._ascan_scored(task)
         else:
@@ -186,7 +190,7 @@ class ExperienceMemory:
         return [(item, cosine(query, vector)) for item, vector in zip(items, vectors, strict=True)]
 
     def _rank(self, scored: Sequence[tuple[SearchItem, float]], weak_criteria: Sequence[str]) -> list[Experience]:
-        best: dict[str, tuple[float, Experience]] = {}
+        best: dict[str, tuple[bool, float, Experience]] = {}
         for item, similarity in scored:
             if item.key in best or similarity < self.min_similarity:
                 continue
@@ -194,9 +198,10 @@ class ExperienceMemory:
             if experience is None:
                 continue
             bonus = self.overlap_weight * _overlap(experience.weak_criteria, weak_criteria)
-            best[item.key] = (similarity + bonus, experience)
-        ranked = sorted(best.values(), key=lambda pair: pair[0], reverse=True)
-        return [experience for _, experience in ranked]
+            best[item.key] = (similarity >= 1.0, similarity + bonus, experience)
+        # The experiences of exactly this task come first; the weak-criteria bonus orders within each tier.
+        ranked = sorted(best.values(), key=lambda entry: entry[:2], reverse=True)
+        return [experience for _, _, experience in ranked]
 
     @staticmethod
     def _parse(value: dict[str, Any], key: str) -> Experience | None:

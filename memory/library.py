@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import BaseStore, SearchItem
+from langgraph.store.base import BaseStore, SearchItem, SearchOp
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.memory.embeddings import cosine, default_embeddings
 from writer_r1.memory.experience import task_key
@@ -141,8 +141,12 @@ class CriteriaLibrary:
 
     def search(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
         """Stored sets nearest to `task`, with their similarity (cosine, 1.0 = the same task), best first."""
-        exact = self.store.search(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit)
-        found = self.store.search(NAMESPACE, query=task, limit=limit + len(exact))
+        exact, found = self.store.batch(  # one round trip for both lookups
+            [
+                SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(NAMESPACE, query=task, limit=2 * limit),
+            ]
+        )
         if any(item.score is None for item in found):
             scored = self._rescored(task, list(self._all()))
         else:
@@ -150,8 +154,12 @@ class CriteriaLibrary:
         return self._merged(task, exact, scored, limit)
 
     async def asearch(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
-        exact = await self.store.asearch(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit)
-        found = await self.store.asearch(NAMESPACE, query=task, limit=limit + len(exact))
+        exact, found = await self.store.abatch(  # one round trip for both lookups
+            [
+                SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(NAMESPACE, query=task, limit=2 * limit),
+            ]
+        )
         if any(item.score is None for item in found):
             items = [item async for item in self._aall()]
             scored = self._rescored(task, items)

@@ -278,7 +278,9 @@ class SemanticStore(BaseStore):
             index = self._ready()
             prefixes = [prefix for prefix in index.partitions if _under(prefix, op.namespace_prefix)]
             total = index.size(prefixes)
-            count = max(4 * wanted, 32)
+            # A few more candidates than wanted: the graph is int8-quantised, the exact re-rank below fixes
+            # the order among them. More are fetched only when a filter rejects candidates.
+            count = wanted + max(8, wanted // 2)
             while True:
                 keys = index.nearest(prefixes, vector, count)
                 items = [item for item in self._fetch(keys, refresh_ttl=op.refresh_ttl) if item is not None]
@@ -286,11 +288,17 @@ class SemanticStore(BaseStore):
                 if len(kept) >= wanted or len(keys) < count or count >= total:
                     break
                 count *= 4
-        scored = []
-        for item in kept:
-            vectors = self._vectors(item.value)
-            score = float(np.max(normalized(vectors) @ vector)) if vectors is not None and len(vectors) else 0.0
-            scored.append(_public_search_item(item, score))
+        blocks = [self._vectors(item.value) for item in kept]
+        sizes = [0 if block is None else len(block) for block in blocks]
+        scores = np.zeros(len(kept), dtype=np.float32)
+        if sum(sizes):
+            stacked = normalized(np.concatenate([block for block in blocks if block is not None and len(block)]))
+            similarities = stacked @ vector
+            starts = np.cumsum([0, *sizes[:-1]])
+            for position, (start, size) in enumerate(zip(starts.tolist(), sizes, strict=True)):
+                if size:
+                    scores[position] = similarities[start : start + size].max()
+        scored = [_public_search_item(item, float(score)) for item, score in zip(kept, scores.tolist(), strict=True)]
         scored.sort(key=lambda item: item.score or 0.0, reverse=True)
         return scored[op.offset : op.offset + op.limit]
 
