@@ -6,8 +6,9 @@ one-line lesson) is one item in a LangGraph store, indexed by meaning on its tas
 patterns (accepted revisions) and failure patterns (rejected ones), which the reflector prompt lists.
 `best_revision` serves replay (RL), `iter_experiences` serves SFT dataset building.
 
-Every write is one committed SQLite transaction (WAL, synchronous=FULL): several tasks or threads may
-write at once, and a crash loses nothing that `aremember` returned from. At scale (100,000 experiences) recall
+Every write is one committed SQLite transaction (WAL): several tasks, threads or processes may write at once,
+and a killed process loses nothing that `aremember` returned from (a power cut may lose the last writes unless
+the store was opened with `open_store(path, durable=True)`, which fsyncs every write). At scale (100,000 experiences) recall
 and `best_revision` are index lookups, not scans: our stores (`open_store`) keep a vector index and an exact
 `task_key` index beside the table (see `memory/store.py`); `bench/memory_scale.py` measures them.
 

@@ -428,7 +428,7 @@ def _public(result: Result) -> Result:
     return result
 
 
-def _connect_sqlite(path: str) -> sqlite3.Connection:
+def _connect_sqlite(path: str, synchronous: str = "NORMAL") -> sqlite3.Connection:
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Autocommit with explicit BEGIN/COMMIT per batch (what SqliteStore expects); a long busy timeout so
@@ -441,7 +441,7 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
     )
     if path != ":memory:":
         _enable_wal(connection)
-        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute(f"PRAGMA synchronous={synchronous}")
     return connection
 
 
@@ -504,12 +504,18 @@ def open_store(
     embeddings: Embeddings | None = None,
     fields: Iterable[str] = DEFAULT_FIELDS,
     keyed_fields: Iterable[str] = KEYED_FIELDS,
+    durable: bool = False,
 ) -> SemanticStore:
     """A LangGraph store with a kept semantic index over `fields` (JSON paths into the values; `$` = the whole value).
 
     `path`: `None` or `":memory:"` → in-memory SQLite; a file path → SQLite in that file (created with its
     folders; the index is kept in `FILE.index`); `postgres://` / `postgresql://` URL → PostgreSQL (extra
     `[postgres]`; pgvector not needed). `embeddings` defaults to `default_embeddings()`.
+
+    SQLite files run in WAL mode with `synchronous=NORMAL`: a write is committed when it returns and survives
+    the writing process being killed; a power cut or an OS crash may lose the last few writes (never corrupts
+    the file). `durable=True` adds an fsync per write (`synchronous=FULL`, several ms on common disks) for
+    power-cut durability.
 
     Example:
         >>> store = open_store()
@@ -524,7 +530,7 @@ def open_store(
         return _open_postgres(location, embeddings, fields, keyed_fields)
     if "://" in location:
         raise UserError(f"unsupported store location {location!r}: use a file path, ':memory:' or a postgres:// URL")
-    inner = SqliteStore(_connect_sqlite(location))
+    inner = SqliteStore(_connect_sqlite(location, "FULL" if durable else "NORMAL"))
     _setup_sqlite(inner)
     return SemanticStore(
         inner,
