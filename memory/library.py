@@ -74,7 +74,8 @@ class CriteriaLibrary:
             self._owns_store = False
         else:
             location = str(store_or_path) if store_or_path is not None else str(default_library_path())
-            self.store = open_store(location, embeddings=self.embeddings, fields=["task"])
+            self._embeddings = embeddings or default_embeddings()
+            self.store = open_store(location, embeddings=self._embeddings, fields=["task"])
             self._owns_store = True
         self._warned_scan = False
 
