@@ -233,7 +233,7 @@ class SemanticStore(BaseStore):
         self._apply(index, [(prefix, key) for _, prefix, key in changes])
         index.position = top
         self._unsaved += len(changes)
-        if self._unsaved >= _SAVE_AFTER:
+        if self._unsaved >= max(_SAVE_AFTER, len(index) // 10):  # saving costs about as much as loading
             self._save()
         return index
 
