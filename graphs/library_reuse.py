@@ -42,6 +42,7 @@ from writer_r1.agents.inducer import Inducer, criteria_from_induction, validated
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet, Provenance
 from writer_r1.core.errors import StructuredOutputError, UserError
+from writer_r1.core.models import default_model_spec
 from writer_r1.graphs.context import model_for, model_name
 from writer_r1.graphs.criteria import abuild_criteria, criteria_context, task_constraints
 from writer_r1.memory.library import CriteriaLibrary
@@ -106,9 +107,8 @@ class CriteriaChoice(BaseModel):
 
 
 def _run_model_name(model: Any, limits: dict[str, Any]) -> str | None:
-    inducer = limits.get("inducer_model") or model
-    if inducer is None:
-        return None
+    """The name of the model this run would build or adapt with (its inducer), as provenance records it."""
+    inducer = limits.get("inducer_model") or model or default_model_spec()
     if isinstance(inducer, BaseChatModel):
         return str(getattr(inducer, "model_name", None) or getattr(inducer, "model", None) or type(inducer).__name__)
     return str(inducer)

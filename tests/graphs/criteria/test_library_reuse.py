@@ -119,3 +119,9 @@ def test_the_cli_reports_reuse_on_stderr_and_no_library_skips_it(tmp_path: Path,
     skipped = runner.invoke(app, [*args, "--no-library"])
     assert skipped.exit_code == 0, skipped.output
     assert "reusing" not in skipped.stderr and "criteria library: built criteria" in skipped.stderr
+
+
+async def test_the_default_model_counts_as_the_run_model(library: CriteriaLibrary, monkeypatch) -> None:
+    library.put(criteria_set(TASK, "fake"))
+    monkeypatch.setenv("WRITER_R1_MODEL", "fake")  # model=None: the default model, which is fake here
+    assert (await aresolve_criteria(TASK, library=library, **QUICK)).action == "reused"
