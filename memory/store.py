@@ -12,8 +12,9 @@ their semantic index from `SemanticStore`, a layer over a plain `SqliteStore` or
 - the index follows the table through a change feed (`memory/changes.py`: a log that a trigger fills in the
   writer's transaction), so writes by other processes are seen at the next search; writes themselves never
   touch the index (a write costs one SQLite transaction, the index catches up when someone searches);
-- for an SQLite file the index is saved beside it (`FILE.index`) and rebuilt when missing or stale; for
-  PostgreSQL it lives in the process and is built from the table at the first search.
+- for an SQLite file the index is saved beside it (`FILE.index`), for PostgreSQL in the local cache
+  (`$WRITER_R1_HOME/index/postgres-DATABASE_ID.index`, else under `~/.cache/writer-r1`); either is rebuilt from
+  the table when missing or stale, and caught up from the change log when merely behind.
 
 A search without a query goes to the inner store, except an equality filter on a keyed field (`task_key`),
 which the index answers exactly.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -490,10 +492,19 @@ def _open_postgres(url: str, embeddings: Embeddings, fields: list[str], keyed_fi
         inner = PostgresStore(connection)  # no pgvector index: ours works without the extension
         inner.setup()
         feed = PostgresFeed(url)
+        feed.setup()
+        index_path = _cache_home() / "index" / f"postgres-{feed.database_id()}.index"
     except BaseException:
         connection.close()
         raise
-    return SemanticStore(inner, embeddings=embeddings, feed=feed, fields=fields, keyed_fields=keyed_fields)
+    return SemanticStore(
+        inner, embeddings=embeddings, feed=feed, fields=fields, keyed_fields=keyed_fields, index_path=index_path
+    )
+
+
+def _cache_home() -> Path:
+    home = os.environ.get("WRITER_R1_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".cache" / "writer-r1"
 
 
 def index_path_for(path: str) -> Path:

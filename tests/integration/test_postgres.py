@@ -198,3 +198,22 @@ async def test_postgres_checkpointer_keeps_a_finished_criteria_build(postgres_ur
     with psycopg.connect(postgres_url) as connection:
         count = connection.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = 'done'").fetchone()[0]
     assert count >= 3
+
+
+def test_postgres_index_is_cached_locally_and_reloaded(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from writer_r1.memory.store import SemanticStore
+
+    embeddings = LexicalEmbeddings(256)
+    with open_store(postgres_url, embeddings=embeddings) as store:
+        store.put(("docs",), "keeper", {"text": "a lighthouse keeper"})
+        assert store.sync_index() == 1
+        assert store.index_path is not None and store.index_path.is_file()
+    with open_store(postgres_url, embeddings=embeddings) as writer:
+        writer.put(("docs",), "tax", {"text": "quarterly tax filing"})
+
+    def no_rebuild(self):
+        raise AssertionError("the cached index should have been loaded, not rebuilt")
+
+    monkeypatch.setattr(SemanticStore, "_fresh_index", no_rebuild)
+    with open_store(postgres_url, embeddings=embeddings) as store:
+        assert [item.key for item in store.search(("docs",), query="quarterly tax", limit=1)] == ["tax"]
