@@ -168,6 +168,10 @@ class ReflectionContext(ModelContext):
     criteria_library: str | None = field(
         default=None, metadata={"description": "Criteria library to look up (and store) criteria for the task."}
     )
+    use_library: bool = field(
+        default=True,
+        metadata={"description": "Reuse or adapt stored criteria (and store new ones); off: always build, store nothing."},
+    )
     draft_temperature: float = field(default=0.8, metadata={"description": "Temperature of the first draft."})
     revise_temperature: float | None = field(default=0.7, metadata={"description": "Temperature of revisions."})
     judge: SkipJsonSchema[Any] = field(

@@ -377,6 +377,17 @@ async def _open_checkpointer(
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    if str(checkpointer).startswith(("postgres://", "postgresql://")):
+        try:
+            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        except ImportError as error:
+            raise UserError(
+                f"a postgres checkpointer needs the [postgres] extra: pip install 'writer-r1[postgres]' ({error})"
+            ) from error
+        serde = JsonPlusSerializer(allowed_msgpack_modules=criteria_checkpoint_types())
+        saver = await stack.enter_async_context(AsyncPostgresSaver.from_conn_string(str(checkpointer), serde=serde))
+        await saver.setup()
+        return saver
     connection = await stack.enter_async_context(aiosqlite.connect(str(checkpointer)))
     # An explicit allowlist of our state's models: restoring them needs no "unregistered type" leniency.
     return AsyncSqliteSaver(connection, serde=JsonPlusSerializer(allowed_msgpack_modules=criteria_checkpoint_types()))
@@ -399,7 +410,7 @@ async def astream_criteria(
 ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """Run the criteria graph and yield `(node, update)` as each node finishes; the last one is `finalize`.
 
-    With a checkpointer (an instance or a SQLite path) and a `thread_id`, an interrupted run resumes where it
+    With a checkpointer (an instance, an SQLite path or a `postgres://` URL) and a `thread_id`, an interrupted run resumes where it
     stopped: finished nodes (and finished coder branches) are not run again; a finished thread yields its result.
     """
     if not task.strip():

@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from writer_r1.agents.commands import _read_text, load_criteria_file
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
@@ -76,6 +77,10 @@ class ProgressView:
     def __init__(self, console: Console):
         self.console = console
         self.criteria: CriteriaSet | None = None
+
+    def custom(self, event: Any) -> None:
+        if isinstance(event, dict) and event.get("criteria_choice"):
+            self.console.print(f"[bold]criteria library[/]: {escape(event['criteria_choice'])}", highlight=False)
 
     def update(self, node: str, update: dict[str, Any]) -> None:
         if not update:
@@ -137,8 +142,10 @@ async def _run(task: str, inputs: dict[str, Any], context: Any, view: ProgressVi
     from writer_r1.graphs.reflection import graph
 
     final: dict[str, Any] = {}
-    async for mode, chunk in graph.astream(inputs, context=context, stream_mode=["updates", "values"]):
-        if mode == "updates":
+    async for mode, chunk in graph.astream(inputs, context=context, stream_mode=["updates", "values", "custom"]):
+        if mode == "custom":
+            view.custom(chunk)
+        elif mode == "updates":
             for node, update in chunk.items():
                 view.update(node, update or {})
         else:
@@ -173,6 +180,9 @@ def reflect_command(
     min_gain: Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="least gain to accept")] = 0.01,
     pairwise: Annotated[bool, typer.Option("--pairwise", help="also require a position-swapped pairwise win")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the ReflectionResult JSON only")] = False,
+    no_library: Annotated[
+        bool, typer.Option("--no-library", help="do not reuse or store criteria in the criteria library")
+    ] = False,
 ) -> None:
     """Improve a draft for a task: judge it against criteria, reflect, revise, and keep the best."""
     from writer_r1.graphs.reflection import ReflectionResult, make_context, make_input
@@ -197,6 +207,7 @@ def reflect_command(
         patience=patience,
         min_gain=min_gain,
         pairwise_check=pairwise,
+        use_library=not no_library,
     )
     _check_models(context)
     view = ProgressView(Console(stderr=True))

@@ -197,21 +197,38 @@ async def prepare(state: ReflectionState, runtime: Runtime[ReflectionContext]) -
 
 
 async def _criteria_for(task: str, context: ReflectionContext) -> CriteriaSet:
-    """Criteria from the library (the stored set for this task, or the nearest adapted), else built and stored."""
-    from writer_r1.memory.library import acriteria_for
+    """Criteria from the library (the stored set for this task, or the nearest adapted), else built and stored.
+
+    What was decided (which stored set, its similarity, the model that built it) is logged at INFO and sent on
+    the graph's custom stream (`{"criteria_choice": ...}`), which the CLI's progress shows.
+    """
+    from writer_r1.graphs.library_reuse import DEFAULT_LIBRARY, aresolve_criteria
 
     roles = ("writer", "coder", "inducer", "critic")
     overrides = {
         f"{r}_model": getattr(context, f"{r}_model") for r in roles if getattr(context, f"{r}_model") is not None
     }
-    return await acriteria_for(
+    library = (context.criteria_library or DEFAULT_LIBRARY) if context.use_library else None
+    choice = await aresolve_criteria(
         task,
-        library=context.criteria_library,
+        library=library,
         model=context.model,
         base_url=context.base_url,
         max_concurrency=context.max_concurrency,
         **overrides,
     )
+    _emit({"criteria_choice": choice.describe(), "criteria_action": choice.action})
+    return choice.criteria
+
+
+def _emit(event: dict[str, Any]) -> None:
+    """Send `event` on the graph's custom stream (dropped when nobody streams "custom")."""
+    from langgraph.config import get_stream_writer
+
+    try:
+        get_stream_writer()(event)
+    except RuntimeError:  # called outside a running graph
+        pass
 
 
 async def _extract_constraints(task: str, context: ReflectionContext) -> list[ConstraintSpec]:

@@ -9,6 +9,7 @@ dependency-free hashed bag of words and character trigrams. Both implement LangC
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import importlib.util
 import logging
@@ -29,6 +30,7 @@ _WORD_OR_CJK_RUN = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+", re.UNICODE)
 _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _bucket(feature: str, dims: int) -> int:
     # A stable hash: Python's hash() is salted per process, vectors must survive restarts.
     digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
@@ -82,12 +84,17 @@ class LexicalEmbeddings(Embeddings):
         self.name = f"lexical-{dims}"
 
     def _embed(self, text: str) -> list[float]:
-        vector = [0.0] * self.dims
+        weights: dict[int, float] = {}
         for feature, count in lexical_features(text).items():
             # Sublinear term frequency: a word repeated ten times is not ten times as telling.
-            vector[_bucket(feature, self.dims)] += 1.0 + math.log(count)
-        norm = math.sqrt(sum(value * value for value in vector))
-        return [value / norm for value in vector] if norm else vector
+            bucket = _bucket(feature, self.dims)
+            weights[bucket] = weights.get(bucket, 0.0) + 1.0 + math.log(count)
+        vector = [0.0] * self.dims
+        norm = math.sqrt(sum(value * value for value in weights.values()))
+        if norm:
+            for bucket, value in weights.items():
+                vector[bucket] = value / norm
+        return vector
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [self._embed(text) for text in texts]
@@ -144,6 +151,17 @@ class MiniLMEmbeddings(Embeddings):
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]
+
+
+def embed_texts(texts: list[str]) -> list[list[float]]:
+    """`LexicalEmbeddings()` as a plain function: the semantic index `langgraph.json` declares for the store of
+    `langgraph dev` / LangGraph Platform (512 dims; loaded by file path, so this module imports nothing of ours).
+
+    Example:
+        >>> len(embed_texts(["a lighthouse keeper"])[0])
+        512
+    """
+    return LexicalEmbeddings().embed_documents(list(texts))
 
 
 def embed_extra_installed() -> bool:

@@ -6,8 +6,11 @@ one-line lesson) is one item in a LangGraph store, indexed by meaning on its tas
 patterns (accepted revisions) and failure patterns (rejected ones), which the reflector prompt lists.
 `best_revision` serves replay (RL), `iter_experiences` serves SFT dataset building.
 
-Every write is one committed SQLite transaction (WAL, synchronous=FULL): several tasks or threads may
-write at once, and a crash loses nothing that `aremember` returned from.
+Every write is one committed SQLite transaction (WAL): several tasks, threads or processes may write at once,
+and a killed process loses nothing that `aremember` returned from (a power cut may lose the last writes unless
+the store was opened with `open_store(path, durable=True)`, which fsyncs every write). At scale (100,000 experiences) recall
+and `best_revision` are index lookups, not scans: our stores (`open_store`) keep a vector index and an exact
+`task_key` index beside the table (see `memory/store.py`); `bench/memory_scale.py` measures them.
 
 Example:
     >>> from writer_r1.core.records import Experience, Reflection
@@ -26,13 +29,14 @@ import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import BaseStore, SearchItem
+from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.records import Experience
+from writer_r1.memory.embeddings import cosine, default_embeddings
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +80,8 @@ class ExperienceMemory:
     Args:
         path_or_store: None or ":memory:" (in-memory SQLite), a file path (SQLite, created with its folders),
             a `postgres://` URL (shared deployments, extra `[postgres]`), or a ready LangGraph `BaseStore`.
-        embeddings: for the semantic index (default `default_embeddings()`); ignored for a given store.
+        embeddings: for the semantic index (default `default_embeddings()`); with a given store, used only to
+            score recall when that store has no semantic index (default: the store's own embeddings).
         namespace: the store namespace the experiences live in.
         min_similarity: recall ignores experiences less similar than this (cosine, 0..1).
         overlap_weight: how much sharing weak criteria adds to similarity when ranking.
@@ -100,41 +105,77 @@ class ExperienceMemory:
             location = None if path_or_store is None else os.fspath(path_or_store)
             self.store = open_store(location, embeddings=embeddings, fields=(RECALL_FIELD,))
             self._owns_store = True
+        self._embeddings = embeddings
+        self._warned_scan = False
         self.namespace = namespace
         self.min_similarity = min_similarity
         self.overlap_weight = overlap_weight
 
+    @property
+    def embeddings(self) -> Embeddings:
+        """The given embeddings, else the store's own, else `default_embeddings()`: scores what a store
+        without a semantic index returns unscored."""
+        if self._embeddings is None:
+            self._embeddings = getattr(self.store, "embeddings", None) or default_embeddings()
+        return self._embeddings
+
     # --- writing ---------------------------------------------------------------------------------
 
-    async def aremember(self, experience: Experience) -> str:
-        """Store one experience (its lesson filled in when empty); returns its key. Committed on return."""
+    def _put(self, experience: Experience) -> PutOp:
         if not experience.lesson:
             experience = experience.model_copy(update={"lesson": lesson_of(experience)})
-        key = uuid.uuid4().hex
         value = {
             **experience.model_dump(mode="json"),
             RECALL_FIELD: recall_text(experience.task),
             "task_key": task_key(experience.task),
         }
-        await self.store.aput(self.namespace, key, value, index=[RECALL_FIELD])
-        return key
+        return PutOp(self.namespace, uuid.uuid4().hex, value, index=[RECALL_FIELD])
+
+    async def aremember(self, experience: Experience) -> str:
+        """Store one experience (its lesson filled in when empty); returns its key. Committed on return."""
+        op = self._put(experience)
+        await self.store.aput(op.namespace, op.key, op.value, index=op.index)
+        return op.key
 
     def remember(self, experience: Experience) -> str:
         """Synchronous `aremember`."""
         return run_sync(self.aremember(experience))
+
+    async def aremember_many(self, experiences: Iterable[Experience]) -> list[str]:
+        """Store many experiences in one store batch (one transaction on our stores); returns their keys."""
+        ops = [self._put(experience) for experience in experiences]
+        if ops:
+            await self.store.abatch(ops)
+        return [op.key for op in ops]
+
+    def remember_many(self, experiences: Iterable[Experience]) -> list[str]:
+        """Synchronous `aremember_many`."""
+        return run_sync(self.aremember_many(experiences))
 
     # --- recalling -------------------------------------------------------------------------------
 
     async def arecall(self, task: str, weak_criteria: Sequence[str] = (), k: int = 4) -> list[Experience]:
         """Up to `k` experiences of similar tasks with similar weak criteria: about half successes, half failures.
 
-        Ranked by the semantic similarity of the tasks (at least `min_similarity`) plus `overlap_weight` × the
-        Jaccard overlap of the weak criteria. When one kind is short, the other fills the remaining places.
+        Ranked by the semantic similarity of the tasks (at least `min_similarity`; the experiences of exactly this
+        task count 1.0, found by an exact lookup) plus `overlap_weight` × the Jaccard overlap of the weak
+        criteria. When one kind is short, the other fills the remaining places. On a store without a semantic
+        index (its results carry no score) every experience is scored here: correct, but a scan.
         """
         if k <= 0:
             return []
-        found = await self.store.asearch(self.namespace, query=recall_text(task), limit=max(4 * k, 20))
-        ranked = self._rank(found, weak_criteria)
+        limit = max(4 * k, 20)
+        exact, found = await self.store.abatch(  # one round trip for both lookups
+            [
+                SearchOp(self.namespace, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(self.namespace, query=recall_text(task), limit=limit),
+            ]
+        )
+        if any(item.score is None for item in found):
+            scored = await self._ascan_scored(task)
+        else:
+            scored = [(item, float(item.score or 0.0)) for item in found]
+        ranked = self._rank([(item, 1.0) for item in exact] + scored, weak_criteria)
         successes = [e for e in ranked if e.accepted]
         failures = [e for e in ranked if not e.accepted]
         want_successes = min(len(successes), max(k - len(failures), (k + 1) // 2))
@@ -146,19 +187,36 @@ class ExperienceMemory:
         """Synchronous `arecall`."""
         return run_sync(self.arecall(task, weak_criteria, k))
 
-    def _rank(self, items: list[SearchItem], weak_criteria: Sequence[str]) -> list[Experience]:
-        scored: list[tuple[float, Experience]] = []
-        for item in items:
-            similarity = item.score if item.score is not None else 0.0
-            if similarity < self.min_similarity:
+    async def _ascan_scored(self, task: str) -> list[tuple[SearchItem, float]]:
+        if not self._warned_scan:
+            logger.info("the memory's store has no semantic index: recall scores every experience (a scan)")
+            self._warned_scan = True
+        items: list[SearchItem] = []
+        offset = 0
+        while True:
+            page = await self.store.asearch(self.namespace, limit=_PAGE, offset=offset)
+            items.extend(page)
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+        texts = [str(item.value.get(RECALL_FIELD) or recall_text(str(item.value.get("task", "")))) for item in items]
+        vectors = await self.embeddings.aembed_documents(texts) if texts else []
+        query = await self.embeddings.aembed_query(recall_text(task))
+        return [(item, cosine(query, vector)) for item, vector in zip(items, vectors, strict=True)]
+
+    def _rank(self, scored: Sequence[tuple[SearchItem, float]], weak_criteria: Sequence[str]) -> list[Experience]:
+        best: dict[str, tuple[bool, float, Experience]] = {}
+        for item, similarity in scored:
+            if item.key in best or similarity < self.min_similarity:
                 continue
             experience = self._parse(item.value, item.key)
             if experience is None:
                 continue
             bonus = self.overlap_weight * _overlap(experience.weak_criteria, weak_criteria)
-            scored.append((similarity + bonus, experience))
-        scored.sort(key=lambda pair: pair[0], reverse=True)
-        return [experience for _, experience in scored]
+            best[item.key] = (similarity >= 1.0, similarity + bonus, experience)
+        # The experiences of exactly this task come first; the weak-criteria bonus orders within each tier.
+        ranked = sorted(best.values(), key=lambda entry: entry[:2], reverse=True)
+        return [experience for _, _, experience in ranked]
 
     @staticmethod
     def _parse(value: dict[str, Any], key: str) -> Experience | None:

@@ -1,23 +1,21 @@
-"""The criteria library: criteria sets stored by task in a LangGraph store, found again by meaning.
+"""The criteria library: criteria sets stored by task in a LangGraph store, found again by task.
 
-`criteria_for(task)` is the entry point most code wants: it returns the stored set when the task is the
-same (similarity ≥ `same_task_threshold`), adapts the nearest stored set with one inducer call when the task
-is similar (≥ `similarity_threshold`), and otherwise builds criteria with the Grounded-Theory graph — storing
-what it adapted or built.
+The library stores and finds; deciding whether to reuse, adapt or build is orchestration and lives in
+`writer_r1.graphs.library_reuse` (`criteria_for`).
+
+`search(task)` is correct on any store: the sets stored for exactly this task (same text up to whitespace)
+come first at similarity 1.0 through an exact lookup on `task_key`; the rest are ranked by the store's semantic
+index, or, on a store without one (a plain `InMemoryStore`, a user's own store), by scoring every stored set
+here (a scan, said once in the log) — never by trusting a missing score.
+
+Each stored value records the model that built the set (`model`, from its provenance), so reuse can be
+decided on provenance.
 
 The default library lives at `$WRITER_R1_HOME/library.sqlite`, else `~/.cache/writer-r1/library.sqlite`.
-
-Example:
-    >>> from writer_r1.memory.embeddings import LexicalEmbeddings
-    >>> library = CriteriaLibrary(":memory:", embeddings=LexicalEmbeddings())
-    >>> stored = criteria_for("A haiku about autumn", library=library, model="fake", max_rounds=0, max_critique_rounds=0)
-    >>> criteria_for("A haiku about autumn", library=library, model="fake") == stored
-    True
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Sequence
@@ -25,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import BaseStore, SearchItem
-from writer_r1.core.criteria import CriteriaSet, Provenance
-from writer_r1.core.errors import StructuredOutputError, UserError
+from langgraph.store.base import BaseStore, SearchItem, SearchOp
+from writer_r1.core.criteria import CriteriaSet
 from writer_r1.memory.embeddings import cosine, default_embeddings
+from writer_r1.memory.experience import task_key
 from writer_r1.memory.store import open_store
 
 logger = logging.getLogger(__name__)
 
 NAMESPACE = ("writer_r1", "criteria")
-SAME_TASK_THRESHOLD = 0.97
+_PAGE = 500
 
 
 def default_library_path() -> Path:
@@ -51,7 +49,7 @@ class CriteriaLibrary:
         store_or_path: a LangGraph store, or a location for `open_store` (SQLite path, `:memory:`,
             `postgres://` URL); None: `default_library_path()`.
         embeddings: what the task index embeds with (default: `default_embeddings()`); also used to score
-            hits when the store has no semantic index of its own.
+            sets when the store has no semantic index of its own.
 
     Example:
         >>> from writer_r1.memory.embeddings import LexicalEmbeddings
@@ -70,33 +68,37 @@ class CriteriaLibrary:
     def __init__(
         self, store_or_path: BaseStore | str | os.PathLike[str] | None = None, *, embeddings: Embeddings | None = None
     ) -> None:
-        self.embeddings = embeddings or default_embeddings()
+        self._embeddings = embeddings
         if isinstance(store_or_path, BaseStore):
             self.store = store_or_path
+            self._owns_store = False
         else:
             location = str(store_or_path) if store_or_path is not None else str(default_library_path())
-            self.store = open_store(location, embeddings=self.embeddings, fields=["task"])
+            self._embeddings = embeddings or default_embeddings()
+            self.store = open_store(location, embeddings=self._embeddings, fields=["task"])
+            self._owns_store = True
+        self._warned_scan = False
+
+    @property
+    def embeddings(self) -> Embeddings:
+        """The given embeddings, else the store's own, else `default_embeddings()` (loaded on first use)."""
+        if self._embeddings is None:
+            self._embeddings = getattr(self.store, "embeddings", None) or default_embeddings()
+        return self._embeddings
 
     @staticmethod
     def _value(criteria: CriteriaSet) -> dict[str, Any]:
-        return {"task": criteria.task, "version": criteria.version, "criteria": criteria.model_dump(mode="json")}
+        return {
+            "task": criteria.task,
+            "task_key": task_key(criteria.task),
+            "version": criteria.version,
+            "model": criteria.provenance.model,
+            "criteria": criteria.model_dump(mode="json"),
+        }
 
     @staticmethod
     def _criteria(value: dict[str, Any]) -> CriteriaSet:
         return CriteriaSet.model_validate(value["criteria"])
-
-    def _scored(self, task: str, items: Sequence[SearchItem]) -> list[tuple[CriteriaSet, float]]:
-        unscored = [item for item in items if item.score is None]
-        if unscored:  # a store without a semantic index: score here
-            query = self.embeddings.embed_query(task)
-            vectors = self.embeddings.embed_documents([item.value.get("task", "") for item in items])
-            scores = [cosine(query, vector) for vector in vectors]
-        else:
-            scores = [float(item.score) for item in items]
-        ranked = sorted(
-            zip((self._criteria(item.value) for item in items), scores, strict=True), key=lambda pair: -pair[1]
-        )
-        return ranked
 
     def put(self, criteria: CriteriaSet) -> str:
         """Store `criteria` (idempotent: the key is its content version) and return the key."""
@@ -115,99 +117,87 @@ class CriteriaLibrary:
         item = await self.store.aget(NAMESPACE, key)
         return None if item is None else self._criteria(item.value)
 
+    # -- search -------------------------------------------------------------------------------------------
+
+    def _rescored(self, task: str, items: Sequence[SearchItem]) -> list[tuple[SearchItem, float]]:
+        """Score every item here (a store without a semantic index): cosine of the tasks."""
+        if not self._warned_scan:
+            logger.info("the library's store has no semantic index: scoring every stored set (a scan)")
+            self._warned_scan = True
+        query = self.embeddings.embed_query(task)
+        vectors = self.embeddings.embed_documents([str(item.value.get("task", "")) for item in items])
+        return [(item, cosine(query, vector)) for item, vector in zip(items, vectors, strict=True)]
+
+    def _merged(
+        self, task: str, exact: Sequence[SearchItem], scored: Sequence[tuple[SearchItem, float]], limit: int
+    ) -> list[tuple[CriteriaSet, float]]:
+        ranked: dict[str, tuple[SearchItem, float]] = {item.key: (item, 1.0) for item in exact}
+        wanted = task_key(task)
+        for item, score in sorted(scored, key=lambda pair: -pair[1]):
+            if item.key not in ranked:
+                same = item.value.get("task_key", task_key(str(item.value.get("task", "")))) == wanted
+                ranked[item.key] = (item, 1.0 if same else score)
+        best = sorted(ranked.values(), key=lambda pair: -pair[1])[:limit]
+        return [(self._criteria(item.value), score) for item, score in best]
+
     def search(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
         """Stored sets nearest to `task`, with their similarity (cosine, 1.0 = the same task), best first."""
-        return self._scored(task, self.store.search(NAMESPACE, query=task, limit=limit))
+        exact, found = self.store.batch(  # one round trip for both lookups
+            [
+                SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(NAMESPACE, query=task, limit=2 * limit),
+            ]
+        )
+        if any(item.score is None for item in found):
+            scored = self._rescored(task, list(self._all()))
+        else:
+            scored = [(item, float(item.score or 0.0)) for item in found]
+        return self._merged(task, exact, scored, limit)
 
     async def asearch(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
-        return self._scored(task, await self.store.asearch(NAMESPACE, query=task, limit=limit))
-
-
-async def _adapt(
-    stored: CriteriaSet, similarity: float, task: str, model: Any, base_url: str | None, limits: dict[str, Any]
-) -> CriteriaSet:
-    from writer_r1.agents.inducer import Inducer, criteria_from_induction, validated_constraints
-    from writer_r1.graphs.context import model_for, model_name
-    from writer_r1.graphs.criteria import criteria_context, task_constraints
-
-    context = criteria_context(model, base_url, **limits)
-    induction = await Inducer(model_for(context, "inducer")).aadapt(stored, task)
-    induced, dropped = validated_constraints(induction.constraints)
-    provenance = Provenance(
-        source="adapted",
-        model=model_name(context, "inducer"),
-        samples=stored.provenance.samples,
-        rounds=stored.provenance.rounds,
-        critique_rounds=stored.provenance.critique_rounds,
-        saturation_gap=stored.provenance.saturation_gap,
-        codes=stored.provenance.codes,
-        notes=(f"adapted from stored set {stored.version} for {stored.task!r} (similarity {similarity:.2f})", *dropped),
-    )
-    adapted = criteria_from_induction(
-        induction, task=task, constraints=task_constraints(task, induced), provenance=provenance
-    )
-    return CriteriaSet.model_validate(adapted.normalized().model_dump())
-
-
-async def acriteria_for(
-    task: str,
-    *,
-    library: CriteriaLibrary | BaseStore | str | None = None,
-    model: Any = None,
-    base_url: str | None = None,
-    similarity_threshold: float = 0.8,
-    same_task_threshold: float = SAME_TASK_THRESHOLD,
-    **limits: Any,
-) -> CriteriaSet:
-    """Criteria for `task`: reused, adapted from a similar task's, or built (see the module docstring)."""
-    if not task.strip():
-        raise UserError("the task is empty")
-    if not 0.0 <= similarity_threshold <= same_task_threshold <= 1.0:
-        raise UserError("need 0 <= similarity_threshold <= same_task_threshold <= 1")
-    # Opening a SQLite file or loading an embedding model blocks: off the event loop.
-    shelf = library if isinstance(library, CriteriaLibrary) else await asyncio.to_thread(CriteriaLibrary, library)
-    hits = await shelf.asearch(task, limit=1)
-    if hits:
-        stored, similarity = hits[0]
-        if similarity >= same_task_threshold:
-            logger.info("reusing stored criteria %s (similarity %.3f)", stored.version, similarity)
-            return stored
-        if similarity >= similarity_threshold:
-            try:
-                adapted = await _adapt(stored, similarity, task, model, base_url, limits)
-            except StructuredOutputError as error:
-                logger.warning("adapting stored criteria %s failed (%s); building from scratch", stored.version, error)
-            else:
-                await shelf.aput(adapted)
-                return adapted
-    from writer_r1.graphs.criteria import abuild_criteria
-
-    built = await abuild_criteria(task, model=model, base_url=base_url, **limits)
-    await shelf.aput(built)
-    return built
-
-
-def criteria_for(
-    task: str,
-    *,
-    library: CriteriaLibrary | BaseStore | str | None = None,
-    model: Any = None,
-    base_url: str | None = None,
-    similarity_threshold: float = 0.8,
-    same_task_threshold: float = SAME_TASK_THRESHOLD,
-    **limits: Any,
-) -> CriteriaSet:
-    """Synchronous `acriteria_for`."""
-    from writer_r1.core.asyncio_utils import run_sync
-
-    return run_sync(
-        acriteria_for(
-            task,
-            library=library,
-            model=model,
-            base_url=base_url,
-            similarity_threshold=similarity_threshold,
-            same_task_threshold=same_task_threshold,
-            **limits,
+        exact, found = await self.store.abatch(  # one round trip for both lookups
+            [
+                SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
+                SearchOp(NAMESPACE, query=task, limit=2 * limit),
+            ]
         )
-    )
+        if any(item.score is None for item in found):
+            items = [item async for item in self._aall()]
+            scored = self._rescored(task, items)
+        else:
+            scored = [(item, float(item.score or 0.0)) for item in found]
+        return self._merged(task, exact, scored, limit)
+
+    def _all(self):
+        offset = 0
+        while True:
+            page = self.store.search(NAMESPACE, limit=_PAGE, offset=offset)
+            yield from page
+            if len(page) < _PAGE:
+                return
+            offset += _PAGE
+
+    async def _aall(self):
+        offset = 0
+        while True:
+            page = await self.store.asearch(NAMESPACE, limit=_PAGE, offset=offset)
+            for item in page:
+                yield item
+            if len(page) < _PAGE:
+                return
+            offset += _PAGE
+
+    def close(self) -> None:
+        """Close the store this library opened (a store passed in is left to its owner)."""
+        if self._owns_store and hasattr(self.store, "close"):
+            self.store.close()
+
+
+def __getattr__(name: str) -> Any:
+    # `criteria_for` / `acriteria_for` orchestrate (inducer, criteria graph): they live in graphs, which memory
+    # never imports. Say where they went.
+    if name in {"criteria_for", "acriteria_for"}:
+        raise AttributeError(
+            f"{name} moved to writer_r1.graphs.library_reuse (or use writer_r1.{name}); memory only stores and finds"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

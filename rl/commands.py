@@ -103,10 +103,10 @@ def data_prepare(
             if shared is not None:
                 row_criteria = shared
             else:
-                from writer_r1.memory.library import criteria_for
+                from writer_r1.graphs.library_reuse import DEFAULT_LIBRARY, criteria_for
 
                 row_criteria = criteria_for(
-                    task, library=str(library) if library is not None else None, model=model, base_url=base_url
+                    task, library=str(library) if library is not None else DEFAULT_LIBRARY, model=model, base_url=base_url
                 )
             specs = run_sync(extract_constraints(task, extractor))
             constraints = [spec.model_dump(mode="json", exclude_none=True) for spec in specs]

@@ -56,4 +56,31 @@ def make_loopback() -> Iterator:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl, unprivileged, free port) for the whole session.
+
+    Skips only where this machine has no server binaries or the `[postgres]` extra is not installed.
+    """
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("the [postgres] extra is not installed: pip install -e '.[postgres]'")
+    from writer_r1.testing.postgres import PostgresCluster, server_binaries
+
+    if server_binaries() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: apt-get install postgresql")
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> str:
+    """The URL of a fresh, empty database in the session's PostgreSQL cluster."""
+    return postgres_cluster.create_database()
+
+
 __all__ = ["FaultPlan", "REPO_ROOT", "SHARED_DATA"]

@@ -141,3 +141,21 @@ def test_reflection_graph_runs_through_the_sdk_against_a_loopback_server(studio_
     assert output["stop_reason"]
     assert 1 <= len(output["history"]) <= 2
     assert any("response_format" in request for request in loopback.requests)
+
+
+def test_the_store_has_the_semantic_index_that_langgraph_json_declares(studio_server: str) -> None:
+    # Recall under `langgraph dev` goes through the platform's store: it must score by meaning.
+    from langgraph_sdk import get_client
+
+    namespace = ["writer_r1", "experiences"]
+
+    async def run() -> list[dict]:
+        client = get_client(url=studio_server)
+        await client.store.put_item(namespace, "ghost", {"recall_text": "A ghost story set in a lighthouse"})
+        await client.store.put_item(namespace, "tax", {"recall_text": "A quarterly tax checklist for freelancers"})
+        found = await client.store.search_items(namespace, query="A ghost story set in a lighthouse", limit=2)
+        return found["items"]
+
+    items = asyncio.run(run())
+    assert [item["key"] for item in items] == ["ghost", "tax"]
+    assert items[0]["score"] == pytest.approx(1.0, abs=1e-4) and items[1]["score"] < 0.5

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError
+from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
 from writer_r1.memory.embeddings import LexicalEmbeddings
-from writer_r1.memory.library import CriteriaLibrary, acriteria_for, criteria_for, default_library_path
+from writer_r1.memory.library import CriteriaLibrary, default_library_path
 from writer_r1.memory.store import open_store
 from writer_r1.testing import ScriptedChatModel
 
