@@ -41,6 +41,7 @@ from writer_r1.agents.judge_schema import (
     parse_verdicts,
     verdict_contract,
 )
+from writer_r1.agents.language import task_language_label
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet, Criterion
 from writer_r1.core.models import load_chat_model, model_identity
@@ -190,6 +191,7 @@ class Judge:
             text=f"{delimiter}\n{text}\n{delimiter}",
             delimiter=delimiter,
             problems={},
+            language=task_language_label(task),
         )
 
     def _retry_prompt(self, criteria: Sequence[Criterion], problems: dict[str, str], accepted: list[str]) -> str:

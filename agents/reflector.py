@@ -161,11 +161,13 @@ class Reflector:
         template: str | os.PathLike[str] | None = None,
         max_weaknesses: int = 5,
         retries: int = 2,
+        language: str | None = None,
     ):
         self.model = model
         self.template = template
         self.max_weaknesses = max_weaknesses
         self.retries = retries
+        self.language = language  # the task's language code: the reflection is written in it
 
     def prompt(
         self,
@@ -178,6 +180,7 @@ class Reflector:
         experiences: Sequence[Experience] = (),
     ) -> str:
         from writer_r1.prompts import fence, render
+        from writer_r1.prompts.language import language_label
 
         ranked = list(weaknesses) if weaknesses is not None else rank_weaknesses(criteria, scorecard)
         fenced, delimiter = fence(draft, stem="DRAFT")
@@ -194,6 +197,7 @@ class Reflector:
             unscored=[u.criterion_id for u in scorecard.unscored],
             successes=[e for e in lessons if e.accepted],
             failures=[e for e in lessons if not e.accepted],
+            language=language_label(self.language),
         )
 
     async def areflect(

@@ -81,6 +81,13 @@ class CriteriaContext(ModelContext):
         metadata={"description": "Lexical similarity of a code to a criterion from which the criterion covers it."},
     )
     max_critique_rounds: int = field(default=2, metadata={"description": "Most critic reviews; 0 skips the critic."})
+    discrimination_check: bool = field(
+        default=True,
+        metadata={
+            "description": "Before each review, judge every criterion on the texts its strength and weakness codes "
+            "came from; one that scores them alike is an issue."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -149,6 +156,13 @@ class ReflectionContext(ModelContext):
             "description": "Also require the judge to prefer the revision in both orders of a pairwise comparison."
         },
     )
+    pairwise_margin: float = field(
+        default=0.05,
+        metadata={
+            "description": "A revision whose gain is below this must also win a position-swapped pairwise "
+            "comparison (judge noise); 0 turns it off."
+        },
+    )
     memory_path: str | None = field(
         default=None,
         metadata={
@@ -188,3 +202,5 @@ class ReflectionContext(ModelContext):
             raise ValueError(f"target_score must be within [0, 1], got {self.target_score}")
         if not 0.0 <= self.min_gain <= 1.0:
             raise ValueError(f"min_gain must be within [0, 1], got {self.min_gain}")
+        if not 0.0 <= self.pairwise_margin <= 1.0:
+            raise ValueError(f"pairwise_margin must be within [0, 1], got {self.pairwise_margin}")

@@ -39,13 +39,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Send
+from pydantic import BaseModel
 from writer_r1.agents.coder import Coder
 from writer_r1.agents.critic import Critic
-from writer_r1.agents.inducer import Inducer, criteria_from_induction, validated_constraints
+from writer_r1.agents.inducer import (
+    Inducer,
+    categories_of,
+    code_table,
+    criteria_from_induction,
+    validated_constraints,
+)
+from writer_r1.agents.language import task_language
 from writer_r1.agents.writer import Writer
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Provenance
 from writer_r1.core.errors import StructuredOutputError, UserError, WriterR1Error
-from writer_r1.core.records import Code
+from writer_r1.core.records import Code, Critique, CritiqueIssue
 from writer_r1.graphs.context import CriteriaContext, ModelSpec, model_for, model_name
 from writer_r1.graphs.state import (
     CodeTask,
@@ -105,29 +113,109 @@ def uncovered_codes(codes: Sequence[Code], criteria: CriteriaSet, threshold: flo
     ]
 
 
+def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: CriteriaSet, threshold: float) -> list[Code]:
+    """The fresh codes that are new in content: no criterion covers what they observe.
+
+    Coverage is read on content, not on labels: a criterion's text here is its name, description, anchors and
+    the observations and quotes of the earlier codes that ground it, and a fresh code is covered when its concept
+    and observation are lexically close to one (cosine ≥ `threshold`). A fresh code that reuses a known label
+    for something new counts as new; one that coins a label for a known observation does not.
+    """
+    if not fresh:
+        return []
+    grounding: dict[str, list[str]] = {}
+    for code in earlier:
+        grounding.setdefault(code.concept.strip().casefold(), []).append(f"{code.observation} {code.quote}")
+    documents = []
+    for criterion in criteria.criteria:
+        observed = [item for label in criterion.evidence for item in grounding.get(label.strip().casefold(), [])]
+        documents.append(" ".join([_criterion_text(criterion), *observed, *(e.quote for e in criterion.examples)]))
+    criterion_vectors = _COVERAGE_EMBEDDINGS.embed_documents(documents)
+    code_vectors = _COVERAGE_EMBEDDINGS.embed_documents([f"{code.concept}. {code.observation}" for code in fresh])
+    return [
+        code
+        for code, vector in zip(fresh, code_vectors, strict=True)
+        if max((cosine(vector, other) for other in criterion_vectors), default=0.0) < threshold
+    ]
+
+
 # --- nodes ------------------------------------------------------------------------------------------
 
 
+def _given_samples(state: CriteriaState) -> tuple[list[str], list[str | None]]:
+    texts: list[str] = []
+    comments: list[str | None] = []
+    for item in state.samples:
+        text, comment = (item, None) if isinstance(item, str) else (item.text, item.comment)
+        if text.strip():
+            texts.append(text)
+            comments.append(comment.strip() if comment and comment.strip() else None)
+    return texts, comments
+
+
+def theoretical_probes(
+    codes: Sequence[Code], criteria: CriteriaSet, threshold: float, wanted: int, limit: int = 3
+) -> list[str]:
+    """What fresh samples should probe: concepts no criterion covers (most frequent first), then criteria whose
+    grounding lacks a polarity (no weak example, or no strong one, so they cannot be told apart from the data).
+
+    One probe per text wanted; each names up to `limit` gaps. Empty when there is no gap.
+    """
+    gaps: list[str] = []
+    uncovered = Counter(code.concept for code in uncovered_codes(codes, criteria, threshold))
+    first: dict[str, Code] = {}
+    for code in codes:
+        first.setdefault(code.concept, code)
+    for concept, _ in uncovered.most_common():
+        gaps.append(f"{concept} ({first[concept].observation.rstrip('.')}) — done clearly well or clearly badly")
+    for criterion in criteria.criteria:
+        polarities = {example.polarity for example in criterion.examples}
+        if criterion.kind != "quality":
+            continue
+        if "weakness" not in polarities:
+            gaps.append(f"{criterion.name} done badly: {criterion.levels[0].anchor}")
+        elif "strength" not in polarities:
+            gaps.append(f"{criterion.name} done well: {criterion.levels[-1].anchor}")
+    if not gaps:
+        return []
+    return ["; ".join(gaps[(i * limit) % len(gaps) :][:limit]) for i in range(wanted)]
+
+
 async def sample(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """Draft the texts this round needs; mark them as the batch to code."""
+    """Draft the texts this round needs; mark them as the batch to code.
+
+    The first round grounds the theory in varied texts (`SAMPLE_APPROACHES`); a saturation round is theoretical
+    sampling: each fresh text is asked to probe a gap of the current criteria (`theoretical_probes`).
+    """
     context = _context(runtime)
     if not state.task.strip():
         raise UserError("the task is empty")
     first_round = state.draft is None
-    texts = list(state.texts) if state.texts else [text for text in state.samples if text.strip()]
+    if state.texts:
+        texts, comments = list(state.texts), list(state.comments)
+    else:
+        texts, comments = _given_samples(state)
+    comments += [None] * (len(texts) - len(comments))
+    language = state.language if state.texts else task_language(state.task)
     wanted = max(0, context.min_samples - len(texts)) if first_round else context.samples_per_round
-    writer = Writer(model_for(context, "writer"))
+    probes: list[str] = []
+    if not first_round and state.draft is not None:
+        probes = theoretical_probes(state.codes, state.draft, context.coverage_threshold, wanted)
+    writer = Writer(model_for(context, "writer"), language=language)
     limit = asyncio.Semaphore(context.max_concurrency)
 
-    async def draft(number: int) -> str:
+    async def draft(number: int, probe: str | None) -> str:
         async with limit:
             return await writer.adraft(
                 state.task,
                 temperature=SAMPLE_TEMPERATURES[number % len(SAMPLE_TEMPERATURES)],
                 approach=SAMPLE_APPROACHES[number % len(SAMPLE_APPROACHES)],
+                probe=probe,
             )
 
-    results = await asyncio.gather(*(draft(len(texts) + i) for i in range(wanted)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(draft(len(texts) + i, probes[i] if probes else None) for i in range(wanted)), return_exceptions=True
+    )
     notes = list(state.notes)
     for result in results:
         if isinstance(result, BaseException):
@@ -137,32 +225,58 @@ async def sample(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
             notes.append(f"a sample draft failed: {type(result).__name__}: {result}")
         else:
             texts.append(result)
-    return {"texts": texts, "batch_start": state.coded_upto, "coded_upto": len(texts), "notes": notes}
+            comments.append(None)
+    return {
+        "texts": texts,
+        "comments": comments,
+        "language": language,
+        "probes": probes,
+        "batch_start": state.coded_upto,
+        "coded_upto": len(texts),
+        "notes": notes,
+    }
 
 
 def dispatch_coding(state: CriteriaState) -> list[Send] | str:
     """One coder task per text of the batch (and, once, the task statement); straight on when none."""
     concepts = sorted({code.concept for code in state.codes}, key=str.casefold)[:60]
+    comments = state.comments + [None] * (len(state.texts) - len(state.comments))
     sends = [
-        Send("code", CodeTask(task=state.task, text=state.texts[index], source=index, concepts=concepts))
+        Send(
+            "code",
+            CodeTask(
+                task=state.task,
+                text=state.texts[index],
+                source=index,
+                concepts=concepts,
+                comment=comments[index],
+                language=state.language,
+            ),
+        )
         for index in range(state.batch_start, state.coded_upto)
     ]
     if not any(tally.source == -1 for tally in state.tallies):
-        sends.append(Send("code", CodeTask(task=state.task, text=state.task, source=-1)))
+        sends.append(Send("code", CodeTask(task=state.task, text=state.task, source=-1, language=state.language)))
     return sends or after_coding(state)
 
 
 async def code(task: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """Code one text (or the task statement). A failed coder call is tallied, not fatal."""
-    coder = Coder(model_for(_context(runtime), "coder"))
+    """Code one text (or the task statement: its requirements, and its checkable constraints by the extractor).
+
+    A failed coder call is tallied, not fatal."""
+    context = _context(runtime)
+    coder = Coder(model_for(context, "coder"), language=task.language)
     try:
         if task.source == -1:
-            found = await coder.arequirements(task.task)
+            found, extracted = await asyncio.gather(coder.arequirements(task.task), _extract(task.task, context))
             return {
                 "requirements": found.requirements,
+                "extracted": extracted,
                 "tallies": [CodingTally(source=-1, kept=len(found.requirements), dropped_quotes=found.dropped)],
             }
-        coded = await coder.acode(task.task, task.text, source=task.source, concepts=task.concepts)
+        coded = await coder.acode(
+            task.task, task.text, source=task.source, concepts=task.concepts, comment=task.comment
+        )
     except StructuredOutputError as error:
         logger.warning("coding of source %d failed: %s", task.source, error)
         return {"tallies": [CodingTally(source=task.source, error=str(error).splitlines()[0])]}
@@ -170,6 +284,20 @@ async def code(task: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, A
         "codes": coded.codes,
         "tallies": [CodingTally(source=task.source, kept=len(coded.codes), dropped_quotes=coded.dropped)],
     }
+
+
+async def _extract(task: str, context: CriteriaContext) -> list[ConstraintSpec]:
+    """The task's checkable constraints (the extractor maps requirements to checks; the inducer no longer does).
+
+    Requirements no checker expresses (`llm:`) are left to the inducer's constraint criteria."""
+    from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
+
+    try:
+        found = await ConstraintExtractor(model_for(context, "coder")).aextract(task)
+    except (StructuredOutputError, ValueError) as error:
+        logger.warning("constraint extraction failed (%s); using the rule-found constraints", error)
+        found = extract_rules(task)
+    return [spec for spec in found if not spec.is_llm_verified]
 
 
 def after_coding(state: CriteriaState) -> str:
@@ -191,7 +319,7 @@ def task_constraints(task: str, *groups: Sequence[ConstraintSpec]) -> list[Const
 async def induce(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
     """Induce criteria from every code so far, revising the previous draft (and answering the critique)."""
     context = _context(runtime)
-    inducer = Inducer(model_for(context, "inducer"))
+    inducer = Inducer(model_for(context, "inducer"), language=state.language)
     previous = state.draft or state.seed_criteria
     critique = state.critique if state.critique is not None and not state.critique.approved else None
     notes = list(state.notes)
@@ -212,9 +340,17 @@ async def induce(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
     induced_constraints, dropped = validated_constraints(induction.constraints)
     notes.extend(dropped)
     seed_constraints = state.seed_criteria.constraints if state.seed_criteria is not None else ()
-    constraints = task_constraints(state.task, seed_constraints, induced_constraints)
-    draft = criteria_from_induction(induction, task=state.task, constraints=constraints)
-    return {"draft": draft, "inductions": state.inductions + 1, "notes": notes}
+    constraints = task_constraints(state.task, seed_constraints, state.extracted, induced_constraints)
+    table = code_table(state.codes)
+    draft = criteria_from_induction(
+        induction, task=state.task, constraints=constraints, codes=table, language=state.language
+    )
+    return {
+        "draft": draft,
+        "categories": categories_of(induction, table),
+        "inductions": state.inductions + 1,
+        "notes": notes,
+    }
 
 
 def after_induction(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> str:
@@ -237,7 +373,8 @@ async def saturate(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
     if not fresh:
         notes.append(f"saturation round {state.rounds + 1}: no code of the fresh batch survived; sampling stopped")
         return {"rounds": state.rounds + 1, "saturation_gap": None, "notes": notes}
-    gap = len(uncovered_codes(fresh, state.draft, context.coverage_threshold)) / len(fresh)
+    earlier = [code for code in state.codes if code.source < state.batch_start]
+    gap = len(novel_codes(fresh, earlier, state.draft, context.coverage_threshold)) / len(fresh)
     logger.info("saturation round %d: gap %.2f over %d fresh codes", state.rounds + 1, gap, len(fresh))
     return {"rounds": state.rounds + 1, "saturation_gap": gap, "notes": notes}
 
@@ -249,21 +386,122 @@ def after_saturation(state: CriteriaState, runtime: Runtime[CriteriaContext]) ->
     return _review_or_finalize(state, context)
 
 
+class Discrimination(BaseModel):
+    """How a criterion scored the sample texts its strength codes came from against those of its weakness codes."""
+
+    criterion_id: str
+    strong_level: float
+    weak_level: float
+
+    @property
+    def separates(self) -> bool:
+        return self.strong_level > self.weak_level
+
+
+def discrimination_sources(criterion: Criterion, codes: Sequence[Code]) -> tuple[set[int], set[int]]:
+    """(strong, weak): the texts the criterion's strength codes and weakness codes came from, overlap removed."""
+    labels = {label.strip().casefold() for label in criterion.evidence}
+    grounding = [code for code in codes if code.source >= 0 and code.concept.strip().casefold() in labels]
+    grounding += [
+        Code(concept=e.concept, observation="", quote=e.quote, polarity=e.polarity, source=e.source)
+        for e in criterion.examples
+        if e.source >= 0
+    ]
+    strong = {code.source for code in grounding if code.polarity == "strength"}
+    weak = {code.source for code in grounding if code.polarity == "weakness"}
+    return strong - weak, weak - strong
+
+
+async def discrimination_check(
+    criteria: CriteriaSet, texts: Sequence[str], codes: Sequence[Code], judge: Any, task: str
+) -> list[Discrimination]:
+    """Judge each quality criterion on the texts of its strength codes and of its weakness codes (one judge call
+    per text, for all the criteria it tests); the mean levels of both groups, per criterion that has both.
+
+    A criterion that scores its strong texts no higher than its weak ones does not discriminate: it is vague, or
+    it measures something other than what its codes observed (OpenRubrics drops rubrics that disagree with known
+    preferences). Unscored verdicts are left out; a criterion without both groups is not tested.
+    """
+    groups = {
+        criterion.id: discrimination_sources(criterion, codes)
+        for criterion in criteria.criteria
+        if criterion.kind == "quality"
+    }
+    groups = {cid: (strong, weak) for cid, (strong, weak) in groups.items() if strong and weak}
+    sources = sorted({source for strong, weak in groups.values() for source in strong | weak if source < len(texts)})
+    if not groups or not sources:
+        return []
+
+    async def levels_of(source: int) -> tuple[int, dict[str, int]]:
+        wanted = [cid for cid, (strong, weak) in groups.items() if source in strong | weak]
+        card = await judge.ascore(texts[source], criteria.subset(wanted), task=task)
+        return source, {cid: score.level for cid in wanted if (score := card.score_of(cid)) is not None}
+
+    levels = dict(await asyncio.gather(*(levels_of(source) for source in sources)))
+    results = []
+    for cid, (strong, weak) in groups.items():
+        strong_levels = [levels[s][cid] for s in strong if cid in levels.get(s, {})]
+        weak_levels = [levels[s][cid] for s in weak if cid in levels.get(s, {})]
+        if strong_levels and weak_levels:
+            results.append(
+                Discrimination(
+                    criterion_id=cid,
+                    strong_level=sum(strong_levels) / len(strong_levels),
+                    weak_level=sum(weak_levels) / len(weak_levels),
+                )
+            )
+    return results
+
+
+def discrimination_issues(results: Sequence[Discrimination]) -> list[CritiqueIssue]:
+    """A critique issue for each criterion that does not separate its strong texts from its weak ones."""
+    return [
+        CritiqueIssue(
+            kind="discrimination",
+            criterion_ids=[result.criterion_id],
+            detail=(
+                f"it scores the texts its strength codes came from at level {result.strong_level:.1f} on average, no "
+                f"higher than the texts its weakness codes came from ({result.weak_level:.1f}): it is vague or measures "
+                "something else; rewrite its anchors so they separate those texts, or merge it into another criterion"
+            ),
+        )
+        for result in results
+        if not result.separates
+    ]
+
+
 async def critique(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """The critic reviews the draft; frequent uncovered codes are pointed out to it."""
+    """The critic reviews the draft; frequent uncovered codes and the discrimination check are shown to it, and a
+    criterion that does not discriminate is an issue whatever the critic says."""
     context = _context(runtime)
     assert state.draft is not None, "critique runs after induce"
     uncovered = Counter(code.concept for code in uncovered_codes(state.codes, state.draft, context.coverage_threshold))
     frequent = [(concept, count) for concept, count in uncovered.most_common(12) if count >= 2]
+    checked: list[Discrimination] = []
+    notes = list(state.notes)
+    if context.discrimination_check:
+        from writer_r1.agents.judge import Judge
+
+        judge = Judge(model_for(context, "judge"), max_concurrency=context.max_concurrency, cache=None)
+        try:
+            checked = await discrimination_check(state.draft, state.texts, state.codes, judge, state.task)
+        except StructuredOutputError as error:  # pragma: no cover - the judge reports failures as unscored
+            notes.append(f"the discrimination check failed: {error}")
+    flagged = discrimination_issues(checked)
+    critic = Critic(model_for(context, "critic"), language=state.language)
     try:
-        verdict = await Critic(model_for(context, "critic")).acritique(state.draft, uncovered=frequent)
+        verdict = await critic.acritique(state.draft, uncovered=frequent, discrimination=checked)
     except StructuredOutputError as error:
-        notes = [
-            *state.notes,
-            f"the critic failed, review {state.critique_rounds + 1} skipped: {str(error).splitlines()[0]}",
-        ]
-        return {"critique": None, "critique_rounds": context.max_critique_rounds, "notes": notes}
-    return {"critique": verdict, "critique_rounds": state.critique_rounds + 1}
+        notes.append(f"the critic failed, review {state.critique_rounds + 1} skipped: {str(error).splitlines()[0]}")
+        if not flagged:
+            return {"critique": None, "critique_rounds": context.max_critique_rounds, "notes": notes}
+        verdict = Critique(approved=False, issues=[], summary="the critic failed; the discrimination check did not")
+    if flagged:
+        known = {tuple(issue.criterion_ids) for issue in verdict.issues if issue.kind == "discrimination"}
+        extra = [issue for issue in flagged if tuple(issue.criterion_ids) not in known]
+        verdict = verdict.model_copy(update={"approved": False, "issues": [*verdict.issues, *extra]})
+        notes.append(f"discrimination check: {', '.join(i.criterion_ids[0] for i in flagged)} did not separate")
+    return {"critique": verdict, "critique_rounds": state.critique_rounds + 1, "notes": notes}
 
 
 def after_critique(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> str:
@@ -294,6 +532,7 @@ async def finalize(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
             f"the critic did not approve the last revision: {state.critique.summary or len(state.critique.issues)} issue(s)"
         )
     provenance = Provenance(
+        core_category=state.draft.provenance.core_category,
         source=SOURCE if state.seed_criteria is None else f"{SOURCE}+seed",
         model=model_name(context, "inducer"),
         samples=len(state.texts),
