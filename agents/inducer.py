@@ -292,10 +292,11 @@ def categories_of(induction: Induction, table: Mapping[str, Sequence[Code]]) -> 
 
 
 def display_weights(criteria: CriteriaSet) -> dict[str, float]:
-    """Weights on the inducer's 1-10 scale (normalised sets are scaled back), by dimension name and criterion id."""
+    """Weights on the inducer's 1-10 scale (normalised sets — each group summing to 1 — are scaled so the heaviest
+    of a group is 10), by dimension name and criterion id."""
 
     def scaled(values: list[float]) -> list[float]:
-        if all(1 <= value <= 10 for value in values):
+        if all(1 <= value <= 10 for value in values) and abs(sum(values) - 1) > 1e-9:
             return [round(value, 1) for value in values]
         top = max(values)
         return [round(max(1.0, 10 * value / top), 1) for value in values]

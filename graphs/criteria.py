@@ -61,6 +61,7 @@ from writer_r1.graphs.state import (
     CriteriaInput,
     CriteriaOutput,
     CriteriaState,
+    Sample,
     criteria_checkpoint_types,
 )
 from writer_r1.memory.embeddings import LexicalEmbeddings, cosine
@@ -629,7 +630,7 @@ async def astream_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -675,7 +676,7 @@ async def abuild_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -710,7 +711,7 @@ def build_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -722,7 +723,8 @@ def build_criteria(
         task: the writing task (a prompt or a genre).
         model: a model spec (`fake`, `openai:MODEL`, `hf:...`) or a chat model; None: the default model.
         base_url: an OpenAI-compatible server for `openai:` specs.
-        samples: texts to ground the criteria in.
+        samples: texts to ground the criteria in: strings, or `Sample(text=..., comment=...)` where a human
+            comment on a text is evidence for its coder.
         seed_criteria: criteria to refine instead of starting from nothing.
         checkpointer: a checkpointer or a SQLite path, for runs that survive an interruption (with `thread_id`).
         **limits: `CriteriaContext` settings: `min_samples`, `max_rounds`, `max_critique_rounds`,

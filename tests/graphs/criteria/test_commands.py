@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError
-from writer_r1.graphs.commands import read_samples
+from writer_r1.graphs.commands import read_sample_records, read_samples
+from writer_r1.graphs.state import Sample
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,15 @@ def test_read_samples(tmp_path: Path, name: str, content: str, expected: list[st
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     assert read_samples(path) == expected
+
+
+def test_sample_comments_are_read_from_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "one", "comment": " too long "}\n{"text": "two", "comment": ""}\n', encoding="utf-8")
+    assert read_sample_records(path) == [Sample(text="one", comment="too long"), Sample(text="two")]
+    path.write_text('{"text": "one", "comment": 3}\n', encoding="utf-8")
+    with pytest.raises(UserError, match='s.jsonl:1: "comment" must be a string'):
+        read_sample_records(path)
 
 
 @pytest.mark.parametrize(
