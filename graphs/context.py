@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from pydantic.json_schema import SkipJsonSchema
 from writer_r1.core.models import default_model_spec, load_chat_model
 
 Role = Literal["writer", "coder", "inducer", "critic", "judge", "reflector"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel] | None
 """A spec string, a chat model instance (Python only), or None for the default model."""
@@ -55,10 +56,20 @@ class ModelContext:
     critic_model: ModelSpec = _spec_field("critic")
     judge_model: ModelSpec = _spec_field("judge")
     max_concurrency: int = field(default=8, metadata={"description": "Most model calls a node runs at once."})
+    thinking: dict[str, bool] | None = field(
+        default=None,
+        metadata={
+            "description": "Per-role thinking of Qwen3-style models (enable_thinking in the chat template), e.g. "
+            '{"inducer": true, "critic": true, "judge": false}; a role not named keeps the model\'s default.'
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
+        unknown = sorted(set(self.thinking or {}) - set(ROLES))
+        if unknown:
+            raise ValueError(f"thinking names unknown roles {unknown}; roles: {list(ROLES)}")
 
 
 @dataclass(kw_only=True)
@@ -99,8 +110,10 @@ class CriteriaContext(ModelContext):
                 raise ValueError(f"{name} must be within [0, 1], got {getattr(self, name)}")
 
 
-_MODELS: dict[tuple[str, str | None], BaseChatModel] = {}
+_MODELS: dict[tuple[str, str | None, bool | None], BaseChatModel] = {}
 _MODELS_LOCK = threading.Lock()
+_THINKING: dict[tuple[int, bool], tuple[BaseChatModel, BaseChatModel]] = {}
+_MAX_THINKING = 64
 
 
 def spec_of(context: ModelContext, role: Role) -> str | BaseChatModel:
@@ -110,14 +123,35 @@ def spec_of(context: ModelContext, role: Role) -> str | BaseChatModel:
 
 
 def model_for(context: ModelContext, role: Role) -> BaseChatModel:
-    """The chat model for `role`, built once per (spec, base_url) and shared by every run in this process."""
+    """The chat model for `role`, built once per (spec, base_url, thinking) and shared by every run in this process.
+
+    With `context.thinking[role]` set, the model renders its chat template with that `enable_thinking`.
+    """
     chosen = spec_of(context, role)
+    thinking = (context.thinking or {}).get(role)
     if isinstance(chosen, BaseChatModel):
-        return chosen
-    key = (chosen, context.base_url)
+        if thinking is None:
+            return chosen
+        from writer_r1.core.thinking import with_thinking
+
+        with _MODELS_LOCK:
+            key = (id(chosen), thinking)
+            entry = _THINKING.get(key)
+            if entry is None or entry[0] is not chosen:  # the instance is held, so its id stays unique
+                entry = (chosen, with_thinking(chosen, thinking))
+                _THINKING[key] = entry
+                while len(_THINKING) > _MAX_THINKING:
+                    _THINKING.pop(next(iter(_THINKING)))
+            return entry[1]
+    key = (chosen, context.base_url, thinking)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = load_chat_model(chosen, base_url=context.base_url)
+            model = load_chat_model(chosen, base_url=context.base_url)
+            if thinking is not None:
+                from writer_r1.core.thinking import with_thinking
+
+                model = with_thinking(model, thinking)
+            _MODELS[key] = model
         return _MODELS[key]
 
 

@@ -223,6 +223,7 @@ async def _criteria_for(task: str, context: ReflectionContext) -> CriteriaSet:
         model=context.model,
         base_url=context.base_url,
         max_concurrency=context.max_concurrency,
+        thinking=context.thinking,
         **overrides,
     )
 
