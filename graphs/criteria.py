@@ -114,29 +114,31 @@ def uncovered_codes(codes: Sequence[Code], criteria: CriteriaSet, threshold: flo
     ]
 
 
-def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: CriteriaSet, threshold: float) -> list[Code]:
-    """The fresh codes that are new in content: no criterion covers what they observe.
+def _content(code: Code) -> str:
+    """What a code observed, without its label (the label is a name, not the content)."""
+    return code.observation.strip() or code.concept
 
-    Coverage is read on content, not on labels: a criterion's text here is its name, description, anchors and
-    the observations and quotes of the earlier codes that ground it, and a fresh code is covered when its concept
-    and observation are lexically close to one (cosine ≥ `threshold`). A fresh code that reuses a known label
-    for something new counts as new; one that coins a label for a known observation does not.
+
+def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: CriteriaSet, threshold: float) -> list[Code]:
+    """The fresh codes that are new in content: like neither a criterion nor a code that grounds one.
+
+    Coverage is read on content, not on labels: a fresh code (its observation) is covered when it is
+    lexically close (cosine ≥ `threshold`) to a criterion's name, description and anchors, or to one of the earlier
+    codes that ground a criterion (those whose concept the criterion lists as evidence). A fresh code that reuses a
+    known label for something new counts as new; one that coins a new label for a known observation does not.
     """
     if not fresh:
         return []
-    grounding: dict[str, list[str]] = {}
-    for code in earlier:
-        grounding.setdefault(code.concept.strip().casefold(), []).append(f"{code.observation} {code.quote}")
-    documents = []
-    for criterion in criteria.criteria:
-        observed = [item for label in criterion.evidence for item in grounding.get(label.strip().casefold(), [])]
-        documents.append(" ".join([_criterion_text(criterion), *observed, *(e.quote for e in criterion.examples)]))
-    criterion_vectors = _COVERAGE_EMBEDDINGS.embed_documents(documents)
-    code_vectors = _COVERAGE_EMBEDDINGS.embed_documents([f"{code.concept}. {code.observation}" for code in fresh])
+    evidence = {label.strip().casefold() for criterion in criteria.criteria for label in criterion.evidence}
+    grounding = {_content(code) for code in earlier if code.concept.strip().casefold() in evidence}
+    references = _COVERAGE_EMBEDDINGS.embed_documents(
+        [_criterion_text(criterion) for criterion in criteria.criteria] + sorted(grounding)
+    )
+    code_vectors = _COVERAGE_EMBEDDINGS.embed_documents([_content(code) for code in fresh])
     return [
         code
         for code, vector in zip(fresh, code_vectors, strict=True)
-        if max((cosine(vector, other) for other in criterion_vectors), default=0.0) < threshold
+        if max((cosine(vector, other) for other in references), default=0.0) < threshold
     ]
 
 

@@ -461,7 +461,8 @@ async def revise(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
 
 
 def aims_of(criteria: CriteriaSet, scorecard: Scorecard, targets: Sequence[str], limit: int = 3) -> list[Aim]:
-    """The anchor of the next level up for each targeted criterion (the top weaknesses when none is named)."""
+    """The anchor of the next level up for each targeted criterion (the top weaknesses when none is named), and the
+    best level's anchor when that is further up."""
     known = {criterion.id for criterion in criteria.criteria}
     chosen = [t for t in dict.fromkeys(targets) if t in known]
     if not chosen:
@@ -472,8 +473,10 @@ def aims_of(criteria: CriteriaSet, scorecard: Scorecard, targets: Sequence[str],
         score = scorecard.score_of(criterion_id)
         if score is None or score.level >= criterion.max_level:
             continue
-        anchor = criterion.levels[score.level].anchor  # levels are 1-based: index `level` is the next one up
-        aims.append(Aim(criterion_id=criterion_id, name=criterion.name, anchor=f"level {score.level + 1}: {anchor}"))
+        anchor = f"level {score.level + 1}: {criterion.levels[score.level].anchor}"  # levels are 1-based
+        if score.level + 1 < criterion.max_level:  # the best anchor too: it carries the grounded example
+            anchor += f"; best (level {criterion.max_level}): {criterion.levels[-1].anchor}"
+        aims.append(Aim(criterion_id=criterion_id, name=criterion.name, anchor=anchor))
     return aims
 
 
