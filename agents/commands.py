@@ -95,6 +95,10 @@ def judge_command(
     criteria_per_call: Annotated[
         int | None, typer.Option("--criteria-per-call", min=1, help="criteria per judge call (default: all)")  # noqa: UP007
     ] = None,
+    timeout: Annotated[
+        float | None,  # noqa: UP007
+        typer.Option("--timeout", min=0.001, help="seconds for the whole judgement; what is not judged by then is unscored"),
+    ] = None,
 ) -> None:
     """Score a text against a criteria file: per-criterion levels and reasons, subtotals, overall."""
     from writer_r1.agents.judge import Judge
@@ -102,7 +106,9 @@ def judge_command(
 
     criteria_set = load_criteria_file(criteria)
     body = _read_text(text)
-    judge = Judge(model or default_model_spec(), base_url=base_url, criteria_per_call=criteria_per_call, cache=None)
+    judge = Judge(
+        model or default_model_spec(), base_url=base_url, criteria_per_call=criteria_per_call, cache=None, timeout=timeout
+    )
     card = judge.score(body, criteria_set, task)
     if as_json:
         typer.echo(card.model_dump_json(indent=2))

@@ -10,6 +10,14 @@ The text is fenced between delimiter lines that occur nowhere in it, and the out
 restated after it, so a text that carries instructions, fake delimiters or a fake verdict gains
 nothing; only the model's own reply is parsed.
 
+At RL scale (hundreds of judgements at once) the judge is built to cost less than the server: calls to
+a model from an `openai:` spec go straight to the server over `DirectChatTransport` (no LangChain or SDK
+layers; any other `BaseChatModel` is called through LangChain), prompts are filled into a template
+rendered once per criteria chunk, and schemas are built once. Calls run at temperature 0 unless the
+model's temperature (or the judge's `temperature`) is set; one retry policy (`core.retry`) makes at
+most `retries + 1` requests per chunk; `timeout` bounds a whole judgement; a reply is scanned in
+linear time (off the event loop when it is long) and never crashes the caller.
+
 Example:
     >>> from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
     >>> criteria = CriteriaSet(task="a haiku", dimensions=[Dimension(name="Craft", criteria=[
@@ -26,9 +34,13 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import threading
+import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -45,14 +57,43 @@ from writer_r1.agents.language import task_language_label
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet, Criterion
 from writer_r1.core.models import load_chat_model, model_identity
+from writer_r1.core.retry import InvalidReply, model_call_retrying
 from writer_r1.core.scorecard import CriterionScore, Scorecard, UnscoredCriterion
-from writer_r1.core.structured import JsonContract, response_format_for, supports_response_format
+from writer_r1.core.structured import JsonContract, _reply_text, response_format_for, supports_response_format
 from writer_r1.prompts import make_delimiter, render, template_version
 
 logger = logging.getLogger(__name__)
 
 Choice = Literal["a", "b", "tie"]
 _CACHED_SCORES = TypeAdapter(list[CriterionScore])
+_OFF_LOOP_CHARS = 16_384
+"""Replies longer than this are parsed in a worker thread, so a long reply does not stall other calls."""
+_MAX_PREPARED = 256
+"""Prompt templates and schemas kept per Judge (one per criteria chunk and task)."""
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a judge call on one criteria chunk needs, built once: the prompt around the text, the schema."""
+
+    pieces: tuple[str, ...]  # the rendered prompt split at the text and delimiter placeholders
+    slots: tuple[str, ...]  # which placeholder follows each piece: "text" or "delimiter"
+    others: str  # the task and criteria texts, joined, that a delimiter must avoid too
+    others_parts: tuple[str, ...]
+    contract: JsonContract[Any]
+    response_format: dict[str, Any]
+
+    def prompt(self, text: str) -> str:
+        delimiter = "<<<TEXT>>>"
+        if delimiter in text or delimiter in self.others:
+            delimiter = make_delimiter(text, *self.others_parts)
+        fenced = f"{delimiter}\n{text}\n{delimiter}"
+        out = [self.pieces[0]]
+        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
+            out.append(fenced if slot == "text" else delimiter)
+            out.append(piece)
+        return "".join(out)
 
 
 class PairwiseVerdict(BaseModel):
@@ -109,7 +150,14 @@ class Judge:
         criteria_per_call: None judges every criterion in one call; k splits the criteria into
             concurrent calls of k criteria each (smaller prompts and replies, more requests).
         max_concurrency: model calls in flight at once, shared by every call on this Judge.
-        retries: extra attempts per call; each re-asks only about the criteria still failing.
+        retries: extra attempts per call; each re-asks only about the criteria still failing. A chunk
+            makes at most `retries + 1` requests (the judge's own transport never retries by itself).
+        timeout: seconds for a whole judgement (every chunk, retry and wait for a slot); what is not
+            judged by then is unscored. None: no deadline beyond each request's own timeout.
+        temperature: the judge's sampling temperature; None uses the model's when it was set
+            explicitly, else 0. It is sent with every request.
+        min_coverage: the share of criteria that must be scored for a scorecard to carry an `overall`
+            (1.0: every criterion; see `Scorecard`).
         cache: "memory" (default), a path to an SQLite file, a `JudgeCache`, or None for no cache.
             Keys: model identity, template version, criteria version, the criteria in the call,
             task and text. Only complete verdicts are stored.
@@ -137,7 +185,14 @@ class Judge:
         cache: JudgeCache | str | os.PathLike[str] | None = "memory",
         template: str | os.PathLike[str] | None = None,
         pairwise_template: str | os.PathLike[str] | None = None,
+        timeout: float | None = None,
+        temperature: float | None = None,
+        min_coverage: float = 1.0,
     ):
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be None or > 0 seconds, got {timeout}")
+        if not 0.0 < min_coverage <= 1.0:
+            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
         if criteria_per_call is not None and criteria_per_call < 1:
             raise ValueError(f"criteria_per_call must be None or >= 1, got {criteria_per_call}")
         if max_concurrency < 1:
@@ -152,13 +207,25 @@ class Judge:
         self.cache = resolve_cache(cache)
         self.template = template
         self.pairwise_template = pairwise_template
+        self.timeout = timeout
+        self.temperature = temperature
+        self.min_coverage = min_coverage
         self._init_runtime()
 
     def _init_runtime(self) -> None:
+        from writer_r1.core.openai_compat import OpenAICompatChat
+
         self._model_identity = model_identity(self.model)
         self._template_version = template_version("judge", self.template)
         self._pairwise_template_version = template_version("judge_pairwise", self.pairwise_template)
         self._enforced = supports_response_format(self.model)
+        self._temperature = _judge_temperature(self.model, self.temperature)
+        self._direct = self.model if isinstance(self.model, OpenAICompatChat) and self.model.openai_api_base else None
+        self._direct_payload = self._direct.direct_payload() if self._direct is not None else {}
+        self._request_timeout = getattr(self.model, "request_timeout", None)
+        if not isinstance(self._request_timeout, (int, float)):
+            self._request_timeout = None
+        self._prepared: OrderedDict[tuple[Any, ...], _Prepared] = OrderedDict()
         self._lock = threading.Lock()
         # An asyncio.Semaphore belongs to the loop it is first used in; TRL and run_sync call from
         # fresh loops, so each running loop gets its own.
@@ -167,7 +234,7 @@ class Judge:
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in {"_lock", "_semaphores"}}
+        state = {k: v for k, v in self.__dict__.items() if k not in {"_lock", "_semaphores", "_prepared", "_direct"}}
         if self._spec is not None:  # rebuilt from its spec where it is unpickled (no client to pickle)
             state["model"] = None
         return state
@@ -182,17 +249,45 @@ class Judge:
 
     def prompt(self, text: str, criteria: Sequence[Criterion], task: str = "") -> str:
         """The judging prompt for `criteria`: task, criteria with level anchors, fenced text, contract."""
-        delimiter = make_delimiter(text, task, *_criteria_texts(criteria))
-        return render(
-            "judge",
-            template=self.template,
-            task=task,
-            criteria=list(criteria),
-            text=f"{delimiter}\n{text}\n{delimiter}",
-            delimiter=delimiter,
-            problems={},
-            language=task_language_label(task),
+        return self._prepare(criteria, task).prompt(text)
+
+    def _prepare(self, criteria: Sequence[Criterion], task: str, version: str = "") -> _Prepared:
+        """The chunk's prompt template and schema, rendered once per (task, criteria) and kept (bounded)."""
+        key = (version, task, tuple(c.id for c in criteria)) if version else (task, tuple(criteria))
+        with self._lock:
+            prepared = self._prepared.get(key)
+            if prepared is not None:
+                self._prepared.move_to_end(key)
+                return prepared
+        others_parts = (task, *_criteria_texts(criteria))
+        # Placeholders that occur nowhere in the template's inputs mark where the text and delimiter go.
+        marker = f"\x00{secrets.token_hex(8)}"
+        text_slot, delimiter_slot = f"{marker}T\x00", f"{marker}D\x00"
+        rendered = render(
+            "judge", template=self.template, task=task, criteria=list(criteria), text=text_slot,
+            delimiter=delimiter_slot, problems={}, language=task_language_label(task),
         )
+        pieces, slots, rest = [], [], rendered
+        while True:
+            positions = [(rest.find(slot), name, slot) for name, slot in (("text", text_slot), ("delimiter", delimiter_slot))]
+            found = [p for p in positions if p[0] >= 0]
+            if not found:
+                pieces.append(rest)
+                break
+            index, name, slot = min(found)
+            pieces.append(rest[:index])
+            slots.append(name)
+            rest = rest[index + len(slot) :]
+        contract = verdict_contract(criteria)
+        prepared = _Prepared(
+            pieces=tuple(pieces), slots=tuple(slots), others="\n".join(others_parts), others_parts=others_parts,
+            contract=contract, response_format=response_format_for(contract),
+        )
+        with self._lock:
+            self._prepared[key] = prepared
+            while len(self._prepared) > _MAX_PREPARED:
+                self._prepared.popitem(last=False)
+        return prepared
 
     def _retry_prompt(self, criteria: Sequence[Criterion], problems: dict[str, str], accepted: list[str]) -> str:
         return render("judge", template=self.template, criteria=list(criteria), problems=problems, accepted=accepted)
@@ -224,12 +319,13 @@ class Judge:
     async def ascore(self, text: str, criteria: CriteriaSet, task: str | None = None) -> Scorecard:
         """Score one text. `task` defaults to the criteria set's task."""
         task_text = criteria.task if task is None else task
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         outcomes = await asyncio.gather(
-            *(self._judge_chunk(text, criteria, chunk, task_text) for chunk in self._chunks(criteria))
+            *(self._judge_chunk(text, criteria, chunk, task_text, deadline) for chunk in self._chunks(criteria))
         )
         scores = [score for chunk_scores, _ in outcomes for score in chunk_scores]
         unscored = [entry for _, chunk_unscored in outcomes for entry in chunk_unscored]
-        return Scorecard.build(criteria, scores, unscored)
+        return Scorecard.build(criteria, scores, unscored, min_coverage=self.min_coverage)
 
     def score_many(self, texts: Sequence[str], criteria: CriteriaSet, task: str | None = None) -> list[Scorecard]:
         """Synchronous `ascore_many`."""
@@ -271,39 +367,47 @@ class Judge:
             return None
 
     async def _judge_chunk(
-        self, text: str, criteria: CriteriaSet, chunk: list[Criterion], task: str
+        self, text: str, criteria: CriteriaSet, chunk: list[Criterion], task: str, deadline: float | None = None
     ) -> tuple[list[CriterionScore], list[UnscoredCriterion]]:
         key = self._chunk_key(text, criteria, chunk, task)
         if (hit := self._cached(key)) is not None:
             return hit, []
+        prepared = self._prepare(chunk, task, criteria.version)
         accepted: dict[str, CriterionScore] = {}
         pending = list(chunk)
-        problems: dict[str, str] = {}
-        history: list[BaseMessage] = [HumanMessage(content=self.prompt(text, chunk, task))]
-        for attempt in range(self.retries + 1):
-            contract = verdict_contract(pending)
-            reply = await self._call(history, contract)
-            if isinstance(reply, Exception):
-                problems = {c.id: f"the model call failed: {type(reply).__name__}: {reply}" for c in pending}
-                if attempt < self.retries:
-                    await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
-                continue
-            parsed = parse_verdicts(reply, pending)
-            if parsed.unknown_ids:
-                logger.info("judge reply named unknown criteria %s; ignored", parsed.unknown_ids[:8])
-            accepted.update(parsed.scores)
-            problems = parsed.problems
-            pending = [c for c in pending if c.id in problems]
-            if not pending:
-                break
-            history = history + [
-                AIMessage(content=reply),
-                HumanMessage(content=self._retry_prompt(pending, problems, sorted(accepted))),
-            ]
+        problems: dict[str, str] = {c.id: "no attempt was made" for c in chunk}
+        history: list[BaseMessage] = [HumanMessage(content=prepared.prompt(text))]
+        attempts = 0
+        try:
+            async with _deadline(deadline):
+                async for attempt in model_call_retrying(self.retries, deadline=deadline):
+                    with attempt:
+                        attempts += 1
+                        first = len(pending) == len(chunk)
+                        contract = prepared.contract if first else verdict_contract(pending)
+                        response_format = prepared.response_format if first else None
+                        reply = await self._call(history, contract, deadline, response_format)
+                        if isinstance(reply, Exception):
+                            problems = {c.id: f"the model call failed: {type(reply).__name__}: {reply}" for c in pending}
+                            raise reply
+                        parsed = await _off_loop_if_long(parse_verdicts, reply, pending)
+                        if parsed.unknown_ids:
+                            logger.info("judge reply named unknown criteria %s; ignored", parsed.unknown_ids[:8])
+                        accepted.update(parsed.scores)
+                        problems = parsed.problems
+                        pending = [c for c in pending if c.id in problems]
+                        if pending:
+                            history = history + [
+                                AIMessage(content=reply),
+                                HumanMessage(content=self._retry_prompt(pending, problems, sorted(accepted))),
+                            ]
+                            raise InvalidReply(f"{len(pending)} criteria not settled")
+        except Exception as error:  # noqa: BLE001 - the last failure is in `problems`; it becomes unscored, never raised
+            if _expired(error, deadline):
+                problems = {c.id: f"the judgement's deadline of {self.timeout:g} s passed ({problems[c.id]})" for c in pending}
         scores = [accepted[c.id] for c in chunk if c.id in accepted]
         if not pending and self.cache is not None:
             self.cache.put(key, _CACHED_SCORES.dump_json(scores).decode())
-        attempts = self.retries + 1
         unscored = [
             UnscoredCriterion(criterion_id=c.id, reason=f"no valid verdict after {attempts} attempts: {problems[c.id]}")
             for c in pending
@@ -321,18 +425,46 @@ class Judge:
                 self._semaphores[loop] = semaphore
             return semaphore
 
-    async def _call(self, messages: list[BaseMessage], contract: JsonContract[Any]) -> str | Exception:
+    async def _call(
+        self,
+        messages: list[BaseMessage],
+        contract: JsonContract[Any],
+        deadline: float | None = None,
+        response_format: dict[str, Any] | None = None,
+    ) -> str | Exception:
         """The model's reply text, or the exception the call raised (never raised further)."""
-        kwargs = {"response_format": response_format_for(contract)} if self._enforced else {}
+        response_format = response_format or response_format_for(contract)
         try:
             async with self._semaphore():
+                if self._direct is not None:
+                    return await self._direct_call(messages, response_format, deadline)
+                kwargs: dict[str, Any] = {"response_format": response_format} if self._enforced else {}
+                if self._temperature is not None:
+                    kwargs["temperature"] = self._temperature
                 message = await self.model.ainvoke(messages, **kwargs)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - a failed call is reported as unscored, never raised
             logger.warning("judge call failed: %s: %s", type(error).__name__, error)
             return error
-        return message.text
+        return _reply_text(message)
+
+    async def _direct_call(
+        self, messages: list[BaseMessage], response_format: dict[str, Any], deadline: float | None
+    ) -> str:
+        assert self._direct is not None
+        payload = dict(self._direct_payload)
+        payload["messages"] = [
+            {"role": _ROLES.get(m.type, "user"), "content": m.content if isinstance(m.content, str) else _reply_text(m)}
+            for m in messages
+        ]
+        payload["temperature"] = self._temperature
+        payload["response_format"] = response_format
+        timeout = self._request_timeout
+        if deadline is not None:
+            remaining = max(0.001, deadline - time.monotonic())
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        return await self._direct.direct_transport().complete(payload, timeout=timeout)
 
     # --- pairwise --------------------------------------------------------------------------
 
@@ -372,27 +504,65 @@ class Judge:
         contract = pairwise_contract()
         history: list[BaseMessage] = [HumanMessage(content=self.pairwise_prompt(shown_first, shown_second, criteria, task))]
         problem = "no attempt was made"
-        for attempt in range(self.retries + 1):
-            reply = await self._call(history, contract)
-            if isinstance(reply, Exception):
-                problem = f"the model call failed: {type(reply).__name__}: {reply}"
-                if attempt < self.retries:
-                    await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
-                continue
-            outcome = parse_pairwise(reply)
-            if isinstance(outcome, str):
-                problem = outcome
-                retry = render("judge_pairwise", template=self.pairwise_template, problem=outcome)
-                history = history + [AIMessage(content=reply), HumanMessage(content=retry)]
-                continue
+        attempts = 0
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        try:
+            async with _deadline(deadline):
+                async for attempt in model_call_retrying(self.retries, deadline=deadline):
+                    with attempt:
+                        attempts += 1
+                        reply = await self._call(history, contract, deadline)
+                        if isinstance(reply, Exception):
+                            problem = f"the model call failed: {type(reply).__name__}: {reply}"
+                            raise reply
+                        outcome = await _off_loop_if_long(parse_pairwise, reply)
+                        if isinstance(outcome, str):
+                            problem = outcome
+                            retry = render("judge_pairwise", template=self.pairwise_template, problem=outcome)
+                            history = history + [AIMessage(content=reply), HumanMessage(content=retry)]
+                            raise InvalidReply(outcome)
+        except Exception as error:  # noqa: BLE001 - the last failure is in `problem`; no verdict, never raised
+            if _expired(error, deadline):
+                problem = f"the judgement's deadline of {self.timeout:g} s passed ({problem})"
+        else:
             shown_winner, reason = outcome
             if self.cache is not None:
                 self.cache.put(key, json.dumps({"reason": reason, "winner": shown_winner}, ensure_ascii=False))
             return PairwiseVerdict(order=order, winner=_unshow(shown_winner, order), reason=reason)
         logger.warning("pairwise judge gave no valid verdict (%s order): %s", order, problem)
-        return PairwiseVerdict(
-            order=order, winner=None, reason=f"no valid verdict after {self.retries + 1} attempts: {problem}"
-        )
+        return PairwiseVerdict(order=order, winner=None, reason=f"no valid verdict after {attempts} attempts: {problem}")
+
+
+def _judge_temperature(model: BaseChatModel, explicit: float | None) -> float | None:
+    """The temperature judge calls send: the explicit one, else the model's when set by its user, else 0.
+
+    None for models without a `temperature` setting (nothing is sent to those).
+    """
+    if explicit is not None:
+        return explicit
+    fields = getattr(type(model), "model_fields", {})
+    if "temperature" not in fields:
+        return None
+    value = getattr(model, "temperature", None)
+    if "temperature" in getattr(model, "model_fields_set", set()) and isinstance(value, (int, float)):
+        return float(value)
+    return 0.0
+
+
+def _deadline(deadline: float | None) -> asyncio.Timeout:
+    """`asyncio.timeout` until a `time.monotonic()` deadline (None: no deadline)."""
+    return asyncio.timeout(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+
+def _expired(error: BaseException, deadline: float | None) -> bool:
+    return isinstance(error, TimeoutError) and deadline is not None and time.monotonic() >= deadline - 0.01
+
+
+async def _off_loop_if_long(parse: Any, reply: str, *args: Any) -> Any:
+    """Parse a reply; a long one in a worker thread, so other calls on the loop go on meanwhile."""
+    if len(reply) > _OFF_LOOP_CHARS:
+        return await asyncio.to_thread(parse, reply, *args)
+    return parse(reply, *args)
 
 
 def _unshow(shown: Literal["A", "B", "tie"], order: Literal["ab", "ba"]) -> Choice:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from writer_r1.core.criteria import Criterion
-from writer_r1.core.json_scan import iter_json_objects
+from writer_r1.core.json_scan import MAX_REPLY_CHARS, iter_json_objects
 from writer_r1.core.scorecard import CriterionScore
 from writer_r1.core.structured import JsonContract
 
@@ -153,25 +153,43 @@ def _unwrapped(candidate: _JsonObject, wanted: set[str]) -> _JsonObject:
     return candidate
 
 
+def _too_long(reply: str) -> str | None:
+    if len(reply) > MAX_REPLY_CHARS:
+        return f"the reply is too long to be a verdict ({len(reply):,} characters, at most {MAX_REPLY_CHARS:,})"
+    return None
+
+
 def parse_verdicts(reply: str, criteria: Sequence[Criterion]) -> ParsedVerdicts:
     """Validate a judge reply criterion by criterion.
 
-    Every JSON object in the reply is a candidate; the one settling the most criteria wins (the later
-    one on a tie, since a model that echoes the format example answers after it). Candidates are never
-    merged, so two contradictory objects cannot combine into one verdict. A duplicated key, a level
-    that is not an integer in range (2.5, "3", true), or a missing reason makes that criterion a
-    problem; ids the criteria do not hold are ignored and reported in `unknown_ids`.
+    Every JSON object in the reply is a candidate; the one settling the most criteria wins. Candidates
+    are never merged, and a reply that holds two *different* valid verdicts on a criterion (two objects
+    that disagree, whatever their order) leaves that criterion unsettled: ambiguity is a failure, never
+    "the last one wins". (An echoed format example with placeholders is not a valid verdict.) A duplicated key, a level that is not an integer in range (2.5, "3", true), or a
+    missing reason makes that criterion a problem; ids the criteria do not hold are ignored and reported
+    in `unknown_ids`. A reply longer than `MAX_REPLY_CHARS` is not scanned. Never raises; linear time.
     """
+    if problem := _too_long(reply):
+        return ParsedVerdicts(problems={criterion.id: problem for criterion in criteria})
     wanted = {criterion.id for criterion in criteria}
     best: ParsedVerdicts | None = None
+    seen: dict[str, set[tuple[int, str]]] = {}  # criterion id -> the distinct valid verdicts the reply gives it
     for candidate in iter_reply_objects(reply):
         parsed = _evaluate(_unwrapped(candidate, wanted), criteria)
-        if best is None or len(parsed.scores) >= len(best.scores):
+        for key, score in parsed.scores.items():
+            seen.setdefault(key, set()).add((score.level, score.reason))
+        if best is None or len(parsed.scores) > len(best.scores):
             best = parsed
     if best is None:
-        excerpt = " ".join(reply.split())[:80]
+        excerpt = " ".join(reply[:400].split())[:80]
         problem = f"the reply holds no JSON object (it began: {excerpt!r})" if excerpt else "the reply was empty"
         return ParsedVerdicts(problems={criterion.id: problem for criterion in criteria})
+    for key, values in seen.items():
+        if len(values) > 1:
+            best.scores.pop(key, None)
+            best.problems[key] = (
+                f"ambiguous: the reply gives {len(values)} different verdicts for it; give exactly one"
+            )
     return best
 
 
@@ -239,7 +257,10 @@ def parse_pairwise(reply: str) -> tuple[Winner, str] | str:
         >>> parse_pairwise('{"reason": "?", "winner": "C"}')
         'winner must be "A", "B" or "tie", got "C"'
     """
+    if problem := _too_long(reply):
+        return problem
     problem = "the reply holds no JSON object with reason and winner"
+    found: tuple[Winner, str] | None = None
     for candidate in iter_reply_objects(reply):
         if not {"reason", "winner"} <= candidate.keys():
             continue
@@ -250,6 +271,8 @@ def parse_pairwise(reply: str) -> tuple[Winner, str] | str:
             problem = f'winner must be "A", "B" or "tie", got {json.dumps(winner)}'
         elif not isinstance(reason, str) or not reason.strip():
             problem = "the verdict needs a non-empty reason (a string)"
-        else:
-            return winner, reason.strip()
-    return problem
+        elif found is None:
+            found = (winner, reason.strip())
+        elif found != (winner, reason.strip()):
+            return "ambiguous: the reply gives two different verdicts; give exactly one"
+    return found if found is not None else problem

@@ -138,6 +138,16 @@ def fallback_reflection(weaknesses: Sequence[Weakness], strengths: Sequence[Stre
     )
 
 
+MAX_UNTRUSTED_LINE = 600
+"""The longest judge reason or lesson shown in a reflector prompt (characters, on one line)."""
+
+
+def _one_line(text: str) -> str:
+    """Untrusted text as one quoted line: whitespace runs (newlines included) collapsed, length bounded."""
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_UNTRUSTED_LINE else line[: MAX_UNTRUSTED_LINE - 1] + "…"
+
+
 @lru_cache(maxsize=1)
 def reflection_contract() -> JsonContract[Reflection]:
     """The structured-output contract of a reflection (its JSON Schema is built once: it costs milliseconds)."""
@@ -179,12 +189,18 @@ class Reflector:
         weaknesses: Sequence[Weakness] | None = None,
         experiences: Sequence[Experience] = (),
     ) -> str:
-        from writer_r1.prompts import fence, render
+        from writer_r1.prompts import make_delimiter, render
         from writer_r1.prompts.language import language_label
 
         ranked = list(weaknesses) if weaknesses is not None else rank_weaknesses(criteria, scorecard)
-        fenced, delimiter = fence(draft, stem="DRAFT")
+        shown = ranked[: self.max_weaknesses]
         lessons = [e for e in experiences if e.lesson]
+        # Judge reasons and recalled lessons are model output, untrusted like the draft: the fence avoids them
+        # too, and each is shown on one line, so none can close the fence or add a line of its own.
+        delimiter = make_delimiter(draft, *(w.detail for w in shown), *(e.lesson for e in lessons), stem="DRAFT")
+        fenced = f"{delimiter}\n{draft}\n{delimiter}"
+        shown = [w.model_copy(update={"detail": _one_line(w.detail)}) for w in shown]
+        lessons = [e.model_copy(update={"lesson": _one_line(e.lesson)}) for e in lessons]
         return render(
             "reflector",
             template=self.template,
@@ -192,7 +208,7 @@ class Reflector:
             draft=fenced,
             delimiter=delimiter,
             overall=scorecard.overall,
-            weaknesses=ranked[: self.max_weaknesses],
+            weaknesses=shown,
             strengths=strengths_of(criteria, scorecard),
             unscored=[u.criterion_id for u in scorecard.unscored],
             successes=[e for e in lessons if e.accepted],

@@ -1,7 +1,22 @@
 """Scorecards: what a judge and the constraint checks say about one text.
 
 A judge failure is never a score: a criterion that could not be judged is an explicit
-`UnscoredCriterion`, and `overall` is computed over what was scored (None when nothing was).
+`UnscoredCriterion`. A partial scorecard is not a score either: `overall` is None unless every
+criterion is scored (`min_coverage` may relax this to a share of the criteria), and two cards are
+compared only on the criteria scored in both (`shared_overall`).
+
+Example:
+    >>> from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
+    >>> levels = [Level(anchor="weak"), Level(anchor="strong")]
+    >>> cs = CriteriaSet(dimensions=[Dimension(name="Style", criteria=[
+    ...     Criterion(id="clarity", name="Clarity", description="Easy to follow", levels=levels),
+    ...     Criterion(id="pace", name="Pace", description="Moves along", levels=levels)])])
+    >>> scored = [CriterionScore(criterion_id="clarity", reason="Plain.", level=2, score=1.0)]
+    >>> missing = [UnscoredCriterion(criterion_id="pace", reason="no valid verdict")]
+    >>> Scorecard.build(cs, scored, missing).overall is None
+    True
+    >>> Scorecard.build(cs, scored, missing, min_coverage=0.5).overall
+    1.0
 """
 
 from __future__ import annotations
@@ -49,7 +64,12 @@ class ConstraintResult(_Frozen):
 
 
 class Scorecard(_Frozen):
-    """Per-criterion scores, dimension subtotals, a weighted overall and constraint results."""
+    """Per-criterion scores, dimension subtotals, a weighted overall and constraint results.
+
+    `overall` is None when the scored share of the criteria (`coverage`) is below the `min_coverage`
+    the card was built with (1.0 by default: every criterion must be scored). `weights` holds each
+    criterion's effective weight in `overall`, for comparisons on shared criteria.
+    """
 
     criteria_version: str
     scores: tuple[CriterionScore, ...] = ()
@@ -57,6 +77,8 @@ class Scorecard(_Frozen):
     dimensions: tuple[DimensionScore, ...] = ()
     overall: float | None = Field(default=None, ge=0.0, le=1.0)
     constraints: tuple[ConstraintResult, ...] = ()
+    coverage: float = Field(default=1.0, ge=0.0, le=1.0)
+    weights: dict[str, float] = Field(default_factory=dict)
 
     @classmethod
     def build(
@@ -65,8 +87,15 @@ class Scorecard(_Frozen):
         scores: list[CriterionScore],
         unscored: list[UnscoredCriterion],
         constraints: list[ConstraintResult] | tuple[ConstraintResult, ...] = (),
+        *,
+        min_coverage: float = 1.0,
     ) -> Scorecard:
-        """Assemble a scorecard in the criteria set's order, with weighted subtotals over what was scored."""
+        """Assemble a scorecard in the criteria set's order, with weighted subtotals over what was scored.
+
+        `overall` is set only when at least `min_coverage` of the criteria (by count) are scored.
+        """
+        if not 0.0 < min_coverage <= 1.0:
+            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
         by_id = {s.criterion_id: s for s in scores}
         ordered = [by_id[c.id] for c in criteria.criteria if c.id in by_id]
         unscored_ids = {u.criterion_id for u in unscored}
@@ -85,7 +114,9 @@ class Scorecard(_Frozen):
             if subtotal is not None:
                 overall_sum += dimension.weight * subtotal
                 overall_weight += dimension.weight
-        overall = min(1.0, max(0.0, overall_sum / overall_weight)) if overall_weight else None
+        coverage = len(ordered) / len(criteria.criteria) if criteria.criteria else 0.0
+        enough = coverage + 1e-12 >= min_coverage
+        overall = min(1.0, max(0.0, overall_sum / overall_weight)) if overall_weight and enough else None
         return cls(
             criteria_version=criteria.version,
             scores=tuple(ordered),
@@ -93,6 +124,8 @@ class Scorecard(_Frozen):
             dimensions=tuple(dimensions),
             overall=overall,
             constraints=tuple(constraints),
+            coverage=coverage,
+            weights=criteria.effective_weights(),
         )
 
     def with_constraints(self, constraints: list[ConstraintResult]) -> Scorecard:
@@ -100,6 +133,7 @@ class Scorecard(_Frozen):
 
     @property
     def complete(self) -> bool:
+        """Every criterion is scored."""
         return not self.unscored
 
     @property
@@ -123,3 +157,32 @@ class Scorecard(_Frozen):
             if score.criterion_id == criterion_id:
                 return score
         return None
+
+
+def shared_overall(first: Scorecard, second: Scorecard) -> tuple[float, float, int] | None:
+    """Both cards' weighted scores over the criteria scored in both, and how many those are.
+
+    When both cards are complete on the same criteria this is their `overall` pair. Weights come from
+    the cards (`Scorecard.weights`, equal when a card has none). None when no criterion is scored in both.
+
+    Example:
+        >>> a = Scorecard(criteria_version="v", scores=(CriterionScore(criterion_id="x", reason="r", level=2, score=0.5),))
+        >>> b = Scorecard(criteria_version="v", scores=(CriterionScore(criterion_id="x", reason="r", level=3, score=1.0),
+        ...     CriterionScore(criterion_id="y", reason="r", level=1, score=0.0)))
+        >>> shared_overall(a, b)
+        (0.5, 1.0, 1)
+    """
+    first_scores = {s.criterion_id: s.score for s in first.scores}
+    second_scores = {s.criterion_id: s.score for s in second.scores}
+    shared = [key for key in first_scores if key in second_scores]
+    if not shared:
+        return None
+    weights = first.weights or second.weights
+    total = sum(weights.get(key, 1.0) for key in shared) if weights else float(len(shared))
+    if total <= 0:
+        return None
+
+    def mean(scores: dict[str, float]) -> float:
+        return sum((weights.get(key, 1.0) if weights else 1.0) * scores[key] for key in shared) / total
+
+    return mean(first_scores), mean(second_scores), len(shared)

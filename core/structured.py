@@ -19,7 +19,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 from writer_r1.core.errors import StructuredOutputError
-from writer_r1.core.json_scan import find_json_object
+from writer_r1.core.json_scan import MAX_REPLY_CHARS, find_json_object
+from writer_r1.core.retry import InvalidReply, model_call_retrying
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ def _reply_text(message: BaseMessage) -> str:
 
 
 def parse_reply(text: str, contract: JsonContract[T]) -> T:
-    """Scan a reply for the contract's JSON object and validate it. Raises `ValueError` on failure."""
+    """Scan a reply for the contract's JSON object and validate it. Raises `ValueError` on failure (linear time)."""
+    if len(text) > MAX_REPLY_CHARS:
+        raise ValueError(f"the reply is too long ({len(text):,} characters, at most {MAX_REPLY_CHARS:,})")
     candidate = find_json_object(text, contract.required_keys)
     if candidate is None:
         raise ValueError("the reply holds no JSON object with the required keys " f"{sorted(contract.required_keys)}")
@@ -139,7 +142,8 @@ async def ainvoke_structured(
 ) -> Any:
     """Call `model` and return a validated instance of `schema`, retrying with the error fed back.
 
-    Transport errors (a server that is down, an HTTP 500) are retried like invalid replies; after
+    One retry policy (`core.retry`): transport errors that may pass (a server that is down, an HTTP 500)
+    are retried after a backoff, invalid replies at once with the error fed back; after at most
     `retries + 1` attempts a `StructuredOutputError` says what went wrong each time.
 
     Example:
@@ -154,27 +158,32 @@ async def ainvoke_structured(
     history, call_kwargs = _prepare(model, messages, contract, add_instruction)
     errors: list[str] = []
     reply: str | None = None
-    for attempt in range(retries + 1):
-        try:
-            message = await model.ainvoke(history, config=config, **call_kwargs)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 - any transport failure is retried, then reported
-            errors.append(f"attempt {attempt + 1}: {type(error).__name__}: {error}")
-            logger.warning("structured call %s failed: %s", contract.name, error)
-            if attempt < retries:
-                await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
-            continue
-        reply = _reply_text(message)
-        try:
-            return parse_reply(reply, contract)
-        except ValueError as error:
-            errors.append(f"attempt {attempt + 1}: {_error_message(error)}")
-            logger.info("structured reply for %s rejected: %s", contract.name, _error_message(error))
-            history = history + _retry_turn(reply, error)
+    attempt_number = 0
+    try:
+        async for attempt in model_call_retrying(retries):
+            with attempt:
+                attempt_number += 1
+                try:
+                    message = await model.ainvoke(history, config=config, **call_kwargs)
+                except Exception as error:  # any transport failure is retried (when it may pass), then reported
+                    errors.append(f"attempt {attempt_number}: {type(error).__name__}: {error}")
+                    logger.warning("structured call %s failed: %s", contract.name, error)
+                    raise
+                reply = _reply_text(message)
+                try:
+                    return parse_reply(reply, contract)
+                except ValueError as error:
+                    errors.append(f"attempt {attempt_number}: {_error_message(error)}")
+                    logger.info("structured reply for %s rejected: %s", contract.name, _error_message(error))
+                    history = history + _retry_turn(reply, error)
+                    raise InvalidReply(_error_message(error)) from error
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - what went wrong each time is in `errors`
+        pass
     raise StructuredOutputError(
-        f"no valid {contract.name} after {retries + 1} attempts: {errors[-1] if errors else 'no reply'}",
-        attempts=retries + 1,
+        f"no valid {contract.name} after {attempt_number} attempts: {errors[-1] if errors else 'no reply'}",
+        attempts=attempt_number,
         last_reply=reply,
         errors=errors,
     )

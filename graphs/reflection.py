@@ -5,8 +5,8 @@ none is given) → evaluate (judge and constraint checks, concurrently) → acce
 target, budget or patience) → recall (experience memory) → reflect (weakest criteria first) → revise →
 evaluate → ... Revisions are always made from the best draft so far, and a revision replaces it only when
 its overall score rises by at least `min_gain` and no constraint that passed now fails (optionally also a
-position-swapped pairwise comparison must prefer it). An unscored evaluation is never accepted, so the
-result is never worse than the first draft.
+position-swapped pairwise comparison must prefer it). An unscored or incomplete evaluation is never accepted
+(scores are compared on the criteria scored in both), so the result is never worse than the first draft.
 
 Use it as a LangGraph graph (`graph`, `build_graph`), from Python (`reflect`, `areflect`), from the CLI
 (`writer-r1 reflect`), in Studio (`reflection` in langgraph.json), or as a chat model (`ReflectiveChatModel`).
@@ -44,7 +44,7 @@ from writer_r1.agents.writer import Aim
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import StructuredOutputError, UserError
 from writer_r1.core.records import Experience
-from writer_r1.core.scorecard import ConstraintResult, Scorecard, UnscoredCriterion
+from writer_r1.core.scorecard import ConstraintResult, Scorecard, UnscoredCriterion, shared_overall
 from writer_r1.graphs.context import ReflectionContext, model_for
 from writer_r1.graphs.state import HistoryEntry, ReflectionInput, ReflectionOutput, ReflectionState
 
@@ -80,11 +80,12 @@ def acceptance(
 ) -> tuple[bool, str]:
     """Whether `candidate` replaces `best` under controlled improvement, and why.
 
-    Rejected when the candidate is unscored or when a constraint that passed now fails. Otherwise accepted when
-    the overall score rises by at least `min_gain`, or — with `accept_constraint_fixes` — when it fixes a failed
-    constraint without lowering the overall score (a quality judge rarely rewards meeting a word limit, and a
-    text that breaks a requirement is the worse text whatever its quality). A scored candidate against an
-    unscored best is accepted.
+    Rejected when the candidate is incomplete (a criterion unscored: a partial card is not a score) or when a
+    constraint that passed now fails. Otherwise accepted when the score rises by at least `min_gain`, or — with
+    `accept_constraint_fixes` — when it fixes a failed constraint without lowering the score (a quality judge
+    rarely rewards meeting a word limit, and a text that breaks a requirement is the worse text whatever its
+    quality). Scores are compared only on the criteria scored in both cards (`shared_overall`); a complete
+    candidate replaces an incomplete best unless it is worse on their shared criteria.
 
     Example:
         >>> from writer_r1.core.scorecard import Scorecard
@@ -92,14 +93,21 @@ def acceptance(
         ...            min_gain=0.05)
         (False, 'gain +0.020 is below min_gain 0.050')
     """
-    if candidate.overall is None:
-        return False, "unscored: the judge gave no score"
+    if candidate.overall is None or not candidate.complete:
+        missing = len(candidate.unscored)
+        return False, f"unscored: the judge left {missing} criteria unscored" if missing else "unscored: no score"
     regressions = constraint_regressions(best, candidate)
     if regressions:
         return False, f"constraint regression: {', '.join(regressions)}"
-    if best.overall is None:
-        return True, "first scored evaluation"
-    gain = candidate.overall - best.overall
+    if best.overall is not None and best.complete:
+        gain = candidate.overall - best.overall
+    else:
+        shared = shared_overall(best, candidate)
+        if shared is None:
+            return True, "first scored evaluation"
+        gain = shared[1] - shared[0]
+        if gain >= -1e-12:
+            return True, f"complete evaluation replaces an incomplete one (gain {gain:+.3f} on {shared[2]} shared criteria)"
     if gain + 1e-12 >= min_gain:
         return True, f"gain {gain:+.3f}"
     fixes = constraint_fixes(best, candidate)
@@ -135,8 +143,13 @@ def needs_pairwise(best: Scorecard, candidate: Scorecard, context: ReflectionCon
 def stop_reason(
     best: Scorecard, *, iterations: int, stale_rounds: int, context: ReflectionContext
 ) -> StopReason | None:
-    """Why the loop stops now, or None to go on."""
-    if best.overall is not None and best.overall >= context.target_score and best.constraints_passed:
+    """Why the loop stops now, or None to go on (an incomplete card never reaches the target)."""
+    if (
+        best.overall is not None
+        and best.complete
+        and best.overall >= context.target_score
+        and best.constraints_passed
+    ):
         return "target_reached"
     if iterations >= context.max_iterations:
         return "max_iterations"

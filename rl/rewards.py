@@ -253,7 +253,9 @@ class CriteriaReward(_Reward):
     """The judge's weighted `overall` score of each completion against its row's criteria.
 
     A completion whose judging failed after retries gets None (TRL leaves it out of the group
-    baseline and gives it no advantage), never 0; failures are counted in `log_metric`.
+    baseline and gives it no advantage), never 0; so does one with a criterion left unscored (a partial
+    scorecard has no `overall` unless `min_coverage` < 1). Failures are counted in `log_metric`.
+    `timeout` bounds each completion's whole judgement (see `Judge`).
 
     Example:
         >>> reward = CriteriaReward(judge_model="fake")
@@ -276,6 +278,8 @@ class CriteriaReward(_Reward):
         retries: int = 2,
         cache: str | None = "memory",
         library: str | None = None,
+        timeout: float | None = None,
+        min_coverage: float = 1.0,
     ):
         self.judge_model = judge_model
         self.base_url = base_url
@@ -284,6 +288,8 @@ class CriteriaReward(_Reward):
         self.retries = retries
         self.cache = cache
         self.library = library
+        self.timeout = timeout
+        self.min_coverage = min_coverage
         self._judge: Any = None
         self._criteria_cache: dict[str, CriteriaSet] | None = None
         self._library: Any = None
@@ -300,6 +306,8 @@ class CriteriaReward(_Reward):
                 criteria_per_call=self.criteria_per_call,
                 retries=self.retries,
                 cache=self.cache,
+                timeout=getattr(self, "timeout", None),
+                min_coverage=getattr(self, "min_coverage", 1.0),
             )
         return self._judge
 

@@ -2,7 +2,7 @@
 
 It answers `/v1/chat/completions` (plain, `response_format` json_schema, and `stream`) and
 `/v1/models`, with a configurable latency, a concurrency cap (requests beyond it queue, as they
-do in front of `vllm serve --max-num-seqs`), and fault injection: HTTP 500, garbage text,
+do in front of `vllm serve --max-num-seqs`), and fault injection: HTTP 500, HTTP 400, garbage text,
 truncated JSON, and hangs. It binds port 0 unless told otherwise and reports the port it got.
 
 Example:
@@ -30,7 +30,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 logger = logging.getLogger(__name__)
 
-Fault = Literal["ok", "http500", "garbage", "truncated", "hang"]
+Fault = Literal["ok", "http500", "http400", "garbage", "truncated", "hang"]
 Responder = Callable[[dict[str, Any]], str]
 
 
@@ -149,6 +149,8 @@ class OpenAICompatServer:
                     self._stopping.wait(self.hang_s)
                 if fault == "http500":
                     return 500, json.dumps({"error": {"message": "injected fault", "type": "server_error"}}), None
+                if fault == "http400":
+                    return 400, json.dumps({"error": {"message": "injected bad request", "type": "invalid_request"}}), None
                 text = self.responder(request)
                 if fault == "garbage":
                     text = "I cannot comply. ~~~ <<garbage>> {not json"

@@ -101,3 +101,17 @@ def test_the_real_cli_prints_a_user_error_as_one_line_with_exit_2(files) -> None
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "invalid criteria file" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_timeout_bounds_the_whole_judgement(files, make_loopback) -> None:
+    import time
+
+    server = make_loopback(faults=FaultPlan(rates={"hang": 1.0}), hang_s=30)
+    start = time.monotonic()
+    result = CliRunner().invoke(_app(), ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
+                                         "--model", "openai:loopback-model", "--base-url", server.base_url,
+                                         "--timeout", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    card = Scorecard.model_validate_json(result.stdout)
+    assert card.overall is None and all("deadline of 0.5 s" in u.reason for u in card.unscored)
+    assert time.monotonic() - start < 10

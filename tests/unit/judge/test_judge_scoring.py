@@ -117,7 +117,10 @@ def test_partial_failure_keeps_the_valid_verdicts(criteria) -> None:
     assert [u.criterion_id for u in card.unscored] == ["clarity"]
     assert 'got "3"' in card.unscored[0].reason
     assert card.dimensions[1].score is None  # Language had only clarity
-    assert card.overall == card.dimensions[0].score  # computed over what was scored
+    assert card.overall is None and card.coverage == pytest.approx(2 / 3)  # a partial card is not a score
+    relaxed = Judge(ScriptedChatModel(replies=[verdicts(imagery=4, pacing=2, clarity=0)], default=verdicts(clarity="3")),
+                    retries=2, cache=None, min_coverage=0.6).score(TEXT, criteria)
+    assert relaxed.overall == relaxed.dimensions[0].score  # relaxed: computed over what was scored
 
 
 def test_a_server_that_stays_down_leaves_everything_unscored(criteria) -> None:
