@@ -81,7 +81,8 @@ class Coder:
         model: the chat model that codes.
         min_codes, max_codes: how many codes to ask for per text.
         retries: structured-output retries for malformed replies.
-        language: the task's language code ("zh" ...); labels and observations are written in it.
+        language: the task's language code ("zh" ...); labels and observations are written in it (None: detected from
+            the task).
     """
 
     def __init__(
@@ -101,8 +102,8 @@ class Coder:
 
     def coding_prompt(self, task: str, text: str, concepts: Iterable[str] = (), comment: str | None = None) -> str:
         """The open-coding prompt for one text, with the human `comment` on it when there is one."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
-        from writer_r1.prompts.language import language_label
 
         fenced, delimiter = fence(text)
         fenced_comment, comment_delimiter = fence(comment, stem="COMMENT") if comment and comment.strip() else ("", "")
@@ -116,15 +117,15 @@ class Coder:
             concepts=list(concepts),
             min_codes=self.min_codes,
             max_codes=self.max_codes,
-            language=language_label(self.language),
+            language=language_for(self.language, task),
         )
 
     def requirements_prompt(self, task: str) -> str:
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
-        from writer_r1.prompts.language import language_label
 
         fenced, delimiter = fence(task, stem="TASK")
-        return render("requirements", task=fenced, delimiter=delimiter, language=language_label(self.language))
+        return render("requirements", task=fenced, delimiter=delimiter, language=language_for(self.language, task))
 
     async def acode(
         self, task: str, text: str, *, source: int, concepts: Iterable[str] = (), comment: str | None = None

@@ -348,8 +348,9 @@ class Inducer:
         critique: Critique | None = None,
     ) -> str:
         """The prompt: numbered codes with quotes, the previous criteria in full (levels, weights), the critique."""
+        from writer_r1.agents.language import language_for, task_language
         from writer_r1.prompts import render
-        from writer_r1.prompts.language import language_label, primary_code
+        from writer_r1.prompts.language import primary_code
 
         return render(
             "inducer",
@@ -365,8 +366,8 @@ class Inducer:
             levels=self.levels,
             min_dimensions=2,
             max_dimensions=5,
-            language=language_label(self.language),
-            language_code=primary_code(self.language) or "en",
+            language=language_for(self.language, task),
+            language_code=primary_code(self.language if self.language is not None else task_language(task)) or "en",
         )
 
     async def ainduce(

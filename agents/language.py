@@ -43,3 +43,10 @@ def task_language_label(task: str) -> str | None:
     from writer_r1.prompts.language import language_label
 
     return language_label(task_language(task)) if task.strip() else None
+
+
+def language_for(code: str | None, task: str) -> str | None:
+    """The template label for an agent's `language` setting: the given code, else the task's language."""
+    from writer_r1.prompts.language import language_label
+
+    return language_label(code) if code is not None else task_language_label(task)

@@ -189,8 +189,8 @@ class Reflector:
         weaknesses: Sequence[Weakness] | None = None,
         experiences: Sequence[Experience] = (),
     ) -> str:
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import make_delimiter, render
-        from writer_r1.prompts.language import language_label
 
         ranked = list(weaknesses) if weaknesses is not None else rank_weaknesses(criteria, scorecard)
         shown = ranked[: self.max_weaknesses]
@@ -213,7 +213,7 @@ class Reflector:
             unscored=[u.criterion_id for u in scorecard.unscored],
             successes=[e for e in lessons if e.accepted],
             failures=[e for e in lessons if not e.accepted],
-            language=language_label(self.language),
+            language=language_for(self.language, task),
         )
 
     async def areflect(

@@ -117,8 +117,8 @@ class Writer:
         probe: str | None = None,
     ) -> str:
         """The drafting prompt; `probe` asks a theoretical sample to show a gap of the current criteria."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import render
-        from writer_r1.prompts.language import language_label
 
         return render(
             "writer_draft",
@@ -127,7 +127,7 @@ class Writer:
             approach=approach,
             probe=probe,
             constraints=constraint_lines(constraints),
-            language=language_label(self.language),
+            language=language_for(self.language, task),
         )
 
     def revise_prompt(
@@ -140,8 +140,8 @@ class Writer:
         aims: Sequence[Aim] = (),
     ) -> str:
         """The revision prompt: change only what the plan targets, keep the rest verbatim, aim at `aims`' anchors."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
-        from writer_r1.prompts.language import language_label
 
         fenced, delimiter = fence(draft, stem="DRAFT")
         return render(
@@ -154,7 +154,7 @@ class Writer:
             aims=list(aims),
             length=length_hint(draft),
             constraints=constraint_lines(constraints),
-            language=language_label(self.language),
+            language=language_for(self.language, task),
         )
 
     async def adraft(

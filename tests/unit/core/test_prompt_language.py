@@ -111,3 +111,10 @@ def test_the_writer_revises_rather_than_rewrites() -> None:
 def test_a_theoretical_sample_is_asked_to_probe_its_gap() -> None:
     prompt = _prompts(EN_TASK)["writer_draft"]()
     assert "Make it show clearly: 续航写得很差." in prompt and "It must still answer the task." in prompt
+
+
+def test_an_agent_without_a_language_setting_follows_the_task() -> None:
+    model = ScriptedChatModel(replies=[])
+    assert "Chinese (zh)" in Writer(model).draft_prompt(ZH_TASK)
+    assert "Chinese (zh)" in Inducer(model).prompt(ZH_TASK) and '"language": "zh"' in Inducer(model).prompt(ZH_TASK)
+    assert "Chinese (zh)" not in Writer(model, language="en").draft_prompt(ZH_TASK)  # an explicit setting wins
