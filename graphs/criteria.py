@@ -42,6 +42,7 @@ from langgraph.types import Send
 from pydantic import BaseModel
 from writer_r1.agents.coder import Coder
 from writer_r1.agents.critic import Critic
+from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
 from writer_r1.agents.inducer import (
     Inducer,
     categories_of,
@@ -49,6 +50,7 @@ from writer_r1.agents.inducer import (
     criteria_from_induction,
     validated_constraints,
 )
+from writer_r1.agents.judge import Judge
 from writer_r1.agents.language import task_language
 from writer_r1.agents.writer import Writer
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Provenance
@@ -199,7 +201,8 @@ async def sample(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
     else:
         texts, comments = _given_samples(state)
     comments += [None] * (len(texts) - len(comments))
-    language = state.language if state.texts else task_language(state.task)
+    # The first detection loads langdetect's profiles (file reads): off the event loop (Studio forbids blocking).
+    language = state.language if state.texts else await asyncio.to_thread(task_language, state.task)
     wanted = max(0, context.min_samples - len(texts)) if first_round else context.samples_per_round
     probes: list[str] = []
     if not first_round and state.draft is not None:
@@ -293,8 +296,6 @@ async def _extract(task: str, context: CriteriaContext) -> list[ConstraintSpec]:
     """The task's checkable constraints (the extractor maps requirements to checks; the inducer no longer does).
 
     Requirements no checker expresses (`llm:`) are left to the inducer's constraint criteria."""
-    from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
-
     try:
         found = await ConstraintExtractor(model_for(context, "coder")).aextract(task)
     except (StructuredOutputError, ValueError) as error:
@@ -310,8 +311,6 @@ def after_coding(state: CriteriaState) -> str:
 def task_constraints(task: str, *groups: Sequence[ConstraintSpec]) -> list[ConstraintSpec]:
     """The task's constraints: those its wording states explicitly (found by rules, exact), then `groups` in
     order; a constraint whose id is already present is left out (an `llm:` requirement is kept per text)."""
-    from writer_r1.agents.extractor import extract_rules
-
     merged: dict[str, ConstraintSpec] = {}
     for group in (extract_rules(task), *groups):
         for spec in group:
@@ -483,8 +482,6 @@ async def critique(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
     checked: list[Discrimination] = []
     notes = list(state.notes)
     if context.discrimination_check:
-        from writer_r1.agents.judge import Judge
-
         judge = Judge(model_for(context, "judge"), max_concurrency=context.max_concurrency, cache=None)
         try:
             checked = await discrimination_check(state.draft, state.texts, state.codes, judge, state.task)

@@ -214,6 +214,8 @@ async def prepare(state: ReflectionState, runtime: Runtime[ReflectionContext]) -
     task = state.task.strip()
     if not task:
         raise UserError("the task is empty: say what to write")
+    # Loads langdetect's profiles once (file reads) off the event loop; later detections are pure computation.
+    await asyncio.to_thread(task_language, task)
     criteria = state.criteria or await _criteria_for(task, context)
     constraints = (
         list(state.constraints) if state.constraints is not None else await _extract_constraints(task, context)
