@@ -206,7 +206,14 @@ def _with_example(anchor: str, code: Code | None) -> str:
 
 def grounded_levels(anchors: Sequence[str], codes: Sequence[Code]) -> tuple[Level, ...]:
     """Level anchors grounded in the codes: the worst one quotes a weakness code, the best a strength code,
-    unless the model already quoted an example in them."""
+    unless the model already quoted an example in them.
+
+    Example:
+        >>> codes = [Code(concept="cliché", observation="o", quote="dark and stormy night", polarity="weakness"),
+        ...          Code(concept="fresh image", observation="o", quote="the fog ate the beam", polarity="strength")]
+        >>> [level.anchor for level in grounded_levels(["stock phrases", "some", "fresh images"], codes)]
+        ['stock phrases (e.g. "dark and stormy night")', 'some', 'fresh images (e.g. "the fog ate the beam")']
+    """
     cleaned = [anchor.strip() or f"level {i + 1}" for i, anchor in enumerate(anchors)]
     weakness = next((code for code in codes if code.polarity == "weakness"), None)
     strength = next((code for code in codes if code.polarity == "strength"), None)

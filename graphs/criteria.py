@@ -128,6 +128,18 @@ def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: Criter
     lexically close (cosine ≥ `threshold`) to a criterion's name, description and anchors, or to one of the earlier
     codes that ground a criterion (those whose concept the criterion lists as evidence). A fresh code that reuses a
     known label for something new counts as new; one that coins a new label for a known observation does not.
+    
+    Example:
+        >>> from writer_r1.core.criteria import Dimension, Level
+        >>> criteria = CriteriaSet(dimensions=[Dimension(name="Use", criteria=[Criterion(id="where", name="Location",
+        ...     description="Says where the button is", levels=[Level(anchor="no place"), Level(anchor="exact menu path")],
+        ...     evidence=("location",))])])
+        >>> known = Code(concept="location", observation="Names the settings menu path", quote="q", polarity="strength")
+        >>> same = Code(concept="where it lives", observation="Names the settings menu path", quote="q", polarity="strength")
+        >>> new = Code(concept="location", observation="Apologises for the quarterly price rise", quote="q",
+        ...            polarity="weakness")
+        >>> [code.concept for code in novel_codes([same, new], [known], criteria, threshold=0.3)]
+        ['location']
     """
     if not fresh:
         return []
