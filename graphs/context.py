@@ -110,16 +110,20 @@ class CriteriaContext(ModelContext):
                 raise ValueError(f"{name} must be within [0, 1], got {getattr(self, name)}")
 
 
-_MODELS: dict[tuple[str, str | None, bool | None], BaseChatModel] = {}
+_MODELS: dict[tuple[str, str | None], BaseChatModel] = {}
 _MODELS_LOCK = threading.Lock()
-_THINKING: dict[tuple[int, bool], tuple[BaseChatModel, BaseChatModel]] = {}
-_MAX_THINKING = 64
 
 
 def spec_of(context: ModelContext, role: Role) -> str | BaseChatModel:
     """The model (spec or instance) a role uses: its override, else the main model, else the default spec."""
     chosen = getattr(context, f"{role}_model", None) or context.model
     return chosen if chosen is not None else default_model_spec()
+
+
+_THINKING: dict[tuple[int, bool], tuple[BaseChatModel, BaseChatModel]] = {}
+_MAX_THINKING = 64
+"""Thinking variants of chat model instances passed in from Python (bounded; the instance is held with its
+variant, so its id stays unique)."""
 
 
 def model_for(context: ModelContext, role: Role) -> BaseChatModel:
@@ -143,7 +147,7 @@ def model_for(context: ModelContext, role: Role) -> BaseChatModel:
                 while len(_THINKING) > _MAX_THINKING:
                     _THINKING.pop(next(iter(_THINKING)))
             return entry[1]
-    key = (chosen, context.base_url, thinking)
+    key = (chosen if thinking is None else f"{chosen}#enable_thinking={thinking}", context.base_url)
     with _MODELS_LOCK:
         if key not in _MODELS:
             model = load_chat_model(chosen, base_url=context.base_url)
