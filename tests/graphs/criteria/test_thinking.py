@@ -75,3 +75,22 @@ def test_an_in_process_hf_model_gets_the_template_switch_without_loading() -> No
     thinking = with_thinking(model, True)
     assert isinstance(thinking, HuggingFaceChatModel) and thinking.enable_thinking is True
     assert model.enable_thinking is False
+
+
+async def test_the_judge_direct_transport_and_the_writer_carry_their_switch_in_a_reflection_run() -> None:
+    from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
+    from writer_r1.graphs.reflection import areflect
+
+    criteria = CriteriaSet(task="a haiku", dimensions=[Dimension(name="Craft", criteria=[Criterion(
+        id="imagery", name="Imagery", description="Concrete images",
+        levels=[Level(anchor="none"), Level(anchor="some"), Level(anchor="vivid")])])])  # fmt: skip
+    with OpenAICompatServer() as server:
+        await areflect("Write a haiku about frost", model="openai:loopback-model", base_url=server.base_url,
+                       criteria=criteria, constraints=[], max_iterations=1,
+                       thinking={"judge": False, "writer": True})  # fmt: skip
+        seen: dict[str, set] = {}
+        for request in server.requests:
+            role = _role(request)
+            if role is not None:
+                seen.setdefault(role, set()).add((request.get("chat_template_kwargs") or {}).get("enable_thinking"))
+    assert seen["judge"] == {False} and seen["writer"] == {True}
