@@ -82,6 +82,15 @@ def read_sample_records(path: Path) -> list[Sample]:
     return samples
 
 
+def _thinking(values: list[str] | None) -> dict[str, bool] | None:
+    from writer_r1.graphs.context import parse_thinking
+
+    try:
+        return parse_thinking(values)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
 def describe_update(node: str, update: dict[str, Any]) -> str:
     """One line for a finished node, for the progress display."""
     if node == "sample":
@@ -145,6 +154,17 @@ def build_command(
     ] = 0.2,
     max_critique_rounds: Annotated[int, typer.Option("--max-critique-rounds", help="Most critic reviews.")] = 2,
     max_concurrency: Annotated[int, typer.Option("--max-concurrency", help="Most model calls at once.")] = 8,
+    discrimination_check: Annotated[
+        bool,
+        typer.Option(
+            "--discrimination-check/--no-discrimination-check",
+            help="Judge each criterion on the texts its strength and weakness codes came from before each review.",
+        ),
+    ] = True,
+    thinking: Annotated[
+        list[str] | None,
+        typer.Option("--thinking", help="ROLE=on|off: a reasoning model's thinking for one role (repeatable)."),
+    ] = None,
     checkpoint: Annotated[
         Path | None, typer.Option("--checkpoint", help="SQLite file for a resumable run (with --thread-id).")
     ] = None,
@@ -189,6 +209,8 @@ def build_command(
                 saturation_threshold=saturation_threshold,
                 max_critique_rounds=max_critique_rounds,
                 max_concurrency=max_concurrency,
+                discrimination_check=discrimination_check,
+                thinking=_thinking(thinking),
             )
         )
     out.parent.mkdir(parents=True, exist_ok=True)

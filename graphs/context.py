@@ -120,6 +120,27 @@ def spec_of(context: ModelContext, role: Role) -> str | BaseChatModel:
     return chosen if chosen is not None else default_model_spec()
 
 
+_SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
+
+
+def parse_thinking(values: list[str] | None) -> dict[str, bool] | None:
+    """`--thinking ROLE=on|off` options as a `thinking` setting; a bad role or value is a ValueError.
+
+    >>> parse_thinking(["inducer=on", "judge=off"])
+    {'inducer': True, 'judge': False}
+    """
+    if not values:
+        return None
+    thinking: dict[str, bool] = {}
+    for value in values:
+        role, _, switch = value.partition("=")
+        role, switch = role.strip(), switch.strip().lower()
+        if role not in ROLES or switch not in _SWITCH:
+            raise ValueError(f"--thinking takes ROLE=on|off with ROLE one of {', '.join(ROLES)}; got {value!r}")
+        thinking[role] = _SWITCH[switch]
+    return thinking
+
+
 _THINKING: dict[tuple[int, bool], tuple[BaseChatModel, BaseChatModel]] = {}
 _MAX_THINKING = 64
 """Thinking variants of chat model instances passed in from Python (bounded; the instance is held with its

@@ -146,6 +146,15 @@ async def _run(task: str, inputs: dict[str, Any], context: Any, view: ProgressVi
     return final
 
 
+def _thinking(values: list[str] | None) -> dict[str, bool] | None:
+    from writer_r1.graphs.context import parse_thinking
+
+    try:
+        return parse_thinking(values)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
 def reflect_command(
     task: Annotated[str | None, typer.Option("--task", help="what to write")] = None,  # noqa: UP007
     task_file: Annotated[Path | None, typer.Option("--task-file", help="file holding the task")] = None,  # noqa: UP007
@@ -172,6 +181,14 @@ def reflect_command(
     patience: Annotated[int, typer.Option("--patience", min=1, help="stop after N revisions without gain")] = 2,
     min_gain: Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="least gain to accept")] = 0.01,
     pairwise: Annotated[bool, typer.Option("--pairwise", help="also require a position-swapped pairwise win")] = False,
+    pairwise_margin: Annotated[
+        float,
+        typer.Option("--pairwise-margin", min=0.0, max=1.0, help="below this gain, require a position-swapped win"),
+    ] = 0.05,
+    thinking: Annotated[
+        list[str] | None,
+        typer.Option("--thinking", help="ROLE=on|off: a reasoning model's thinking for one role (repeatable)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the ReflectionResult JSON only")] = False,
 ) -> None:
     """Improve a draft for a task: judge it against criteria, reflect, revise, and keep the best."""
@@ -197,6 +214,8 @@ def reflect_command(
         patience=patience,
         min_gain=min_gain,
         pairwise_check=pairwise,
+        pairwise_margin=pairwise_margin,
+        thinking=_thinking(thinking),
     )
     _check_models(context)
     view = ProgressView(Console(stderr=True))

@@ -108,6 +108,7 @@ def test_a_resumable_run_with_a_checkpoint_file(tmp_path: Path) -> None:
         (("--samples", "/nonexistent/samples.jsonl"), "no such samples file"),
         (("--thread-id", "t"), "--thread-id needs --checkpoint"),
         (("--max-rounds", "-1"), "max_rounds must be >= 0"),
+        (("--thinking", "inducer=maybe"), "--thinking takes ROLE=on|off"),
         (("--model", "nonsense-provider:x"), ""),
     ],
 )
@@ -123,3 +124,11 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], m
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and message in result.stderr
     assert not (tmp_path / "c.json").exists()
+
+
+def test_thinking_and_the_discrimination_check_are_options(tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    result = _cli("--task", "A haiku about autumn", "--model", "fake", "--max-rounds", "0", "--max-critique-rounds",
+                  "1", "--no-discrimination-check", "--thinking", "critic=on", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert CriteriaSet.model_validate_json(out.read_text()).criteria
