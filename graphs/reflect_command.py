@@ -119,6 +119,15 @@ class ProgressView:
         self.console.print(table)
 
 
+def _thinking(values: list[str] | None) -> dict[str, bool] | None:
+    from writer_r1.graphs.context import parse_thinking
+
+    try:
+        return parse_thinking(values)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
 def _score(value: float | None) -> str:
     return "unscored" if value is None else f"{value:.3f}"
 
@@ -146,15 +155,6 @@ async def _run(task: str, inputs: dict[str, Any], context: Any, view: ProgressVi
     return final
 
 
-def _thinking(values: list[str] | None) -> dict[str, bool] | None:
-    from writer_r1.graphs.context import parse_thinking
-
-    try:
-        return parse_thinking(values)
-    except ValueError as error:
-        raise UserError(str(error)) from error
-
-
 def reflect_command(
     task: Annotated[str | None, typer.Option("--task", help="what to write")] = None,  # noqa: UP007
     task_file: Annotated[Path | None, typer.Option("--task-file", help="file holding the task")] = None,  # noqa: UP007
@@ -180,7 +180,6 @@ def reflect_command(
     ] = 0.85,
     patience: Annotated[int, typer.Option("--patience", min=1, help="stop after N revisions without gain")] = 2,
     min_gain: Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="least gain to accept")] = 0.01,
-    pairwise: Annotated[bool, typer.Option("--pairwise", help="also require a position-swapped pairwise win")] = False,
     pairwise_margin: Annotated[
         float,
         typer.Option("--pairwise-margin", min=0.0, max=1.0, help="below this gain, require a position-swapped win"),
@@ -189,6 +188,7 @@ def reflect_command(
         list[str] | None,
         typer.Option("--thinking", help="ROLE=on|off: a reasoning model's thinking for one role (repeatable)"),
     ] = None,
+    pairwise: Annotated[bool, typer.Option("--pairwise", help="also require a position-swapped pairwise win")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the ReflectionResult JSON only")] = False,
 ) -> None:
     """Improve a draft for a task: judge it against criteria, reflect, revise, and keep the best."""
@@ -209,13 +209,13 @@ def reflect_command(
         judge_model=judge_model,
         memory=memory,
         reflector_model=reflector_model,
+        thinking=_thinking(thinking),
+        pairwise_margin=pairwise_margin,
         max_iterations=max_iterations,
         target_score=target_score,
         patience=patience,
         min_gain=min_gain,
         pairwise_check=pairwise,
-        pairwise_margin=pairwise_margin,
-        thinking=_thinking(thinking),
     )
     _check_models(context)
     view = ProgressView(Console(stderr=True))
