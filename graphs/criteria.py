@@ -1,18 +1,25 @@
 """The Grounded-Theory criteria graph: sample → code (fan-out) → induce → saturate → critique → finalize.
 
 1. **sample** — the writer drafts diverse texts (varied approaches and temperatures) until there are
-   `min_samples`; in a saturation round it drafts `samples_per_round` fresh ones.
-2. **code** — one coder task per new text (`Send`, in parallel): codes with verbatim quotes (a quote that is
-   not in its text is dropped). The task statement is coded once, into requirement codes.
-3. **induce** — codes → criteria → dimensions, level anchors, weights; requirements → registry constraints.
-4. **saturate** — the share of the fresh batch's codes that no criterion covers is the saturation gap;
-   above `saturation_threshold` the criteria are induced again and, while rounds remain, a new batch is drawn.
-5. **critique** — the critic's typed verdict; not approved and reviews remain → induce again with it.
+   `min_samples`; a saturation round is theoretical sampling: `samples_per_round` fresh texts, each asked to
+   probe a gap of the current criteria (uncovered codes, criteria without a weak or a strong example).
+2. **code** — one coder task per new text (`Send`, in parallel): open codes with verbatim quotes (a quote that
+   is in neither the text nor its human comment is dropped). The task statement is coded once, into requirement
+   codes, and the extractor maps its checkable requirements to registry constraints.
+3. **induce** — axial coding (codes → categories), selective coding (a core category, dimensions around it),
+   criteria whose level anchors are grounded in quoted codes; the previous criteria are shown in full.
+4. **saturate** — the share of the fresh batch's codes that are new in content (`novel_codes`) is the saturation
+   gap; above `saturation_threshold` the criteria are induced again and, while rounds remain, a new batch is drawn.
+5. **critique** — the discrimination check (each criterion judged on the texts of its strength and of its weakness
+   codes; one that scores them alike is an issue), then the critic's typed verdict; not approved and reviews
+   remain → induce again with it.
 6. **finalize** — weights normalised, provenance written, the set stored when the run has a store.
 
-Coverage, simply: a code is covered by a criterion that lists the code's concept as evidence, or whose
-name, description and anchors share enough vocabulary with the code's concept and observation (lexical
-cosine ≥ `coverage_threshold`). Every loop has its own counter and limit; none relies on the recursion limit.
+docs/method.md explains the method as implemented, with a worked example.
+
+Coverage, simply (the critic's uncovered codes, the probes): a code is covered by a criterion that lists the
+code's concept as evidence, or whose name, description and anchors share enough vocabulary with the code's
+concept and observation (lexical cosine ≥ `coverage_threshold`); saturation reads content only (`novel_codes`). Every loop has its own counter and limit; none relies on the recursion limit.
 
 Example:
     >>> criteria = build_criteria("Write a short story about a lighthouse keeper", model="fake", max_rounds=1)
@@ -128,7 +135,7 @@ def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: Criter
     lexically close (cosine ≥ `threshold`) to a criterion's name, description and anchors, or to one of the earlier
     codes that ground a criterion (those whose concept the criterion lists as evidence). A fresh code that reuses a
     known label for something new counts as new; one that coins a new label for a known observation does not.
-    
+
     Example:
         >>> from writer_r1.core.criteria import Dimension, Level
         >>> criteria = CriteriaSet(dimensions=[Dimension(name="Use", criteria=[Criterion(id="where", name="Location",
