@@ -24,7 +24,7 @@ from writer_r1.testing import ScriptedChatModel
 ZH_TASK = "为一款新的智能手表写一则广告文案，突出续航时间，不超过200字。"
 EN_TASK = "Write an advertisement for a new smartwatch that stresses its battery life, in at most 200 words."
 DRAFT = "这款手表一次充电可用十四天。"
-OWNED_ELSEWHERE = {"judge_pairwise"}  # the pairwise templates belong to the evaluation work (their own tests)
+OWNED_ELSEWHERE = "judge_pairwise"  # the pairwise templates (judge_pairwise*.j2) belong to the evaluation work
 
 
 def _criteria(language: str) -> CriteriaSet:
@@ -68,7 +68,7 @@ def _prompts(task: str) -> dict[str, Callable[[], str]]:
 
 
 def test_every_template_is_covered() -> None:
-    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2")} - OWNED_ELSEWHERE
+    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2") if not path.stem.startswith(OWNED_ELSEWHERE)}
     assert shipped == set(_prompts(ZH_TASK))
 
 
