@@ -81,45 +81,66 @@ class Coder:
         model: the chat model that codes.
         min_codes, max_codes: how many codes to ask for per text.
         retries: structured-output retries for malformed replies.
+        language: the task's language code ("zh" ...); labels and observations are written in it (None: detected from
+            the task).
     """
 
-    def __init__(self, model: BaseChatModel, *, min_codes: int = 4, max_codes: int = 10, retries: int = 2) -> None:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        min_codes: int = 4,
+        max_codes: int = 10,
+        retries: int = 2,
+        language: str | None = None,
+    ) -> None:
         self.model = model
         self.min_codes = min_codes
         self.max_codes = max_codes
         self.retries = retries
+        self.language = language
 
-    def coding_prompt(self, task: str, text: str, concepts: Iterable[str] = ()) -> str:
+    def coding_prompt(self, task: str, text: str, concepts: Iterable[str] = (), comment: str | None = None) -> str:
+        """The open-coding prompt for one text, with the human `comment` on it when there is one."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
 
         fenced, delimiter = fence(text)
+        fenced_comment, comment_delimiter = fence(comment, stem="COMMENT") if comment and comment.strip() else ("", "")
         return render(
             "coder",
             task=task,
             text=fenced,
             delimiter=delimiter,
+            comment=fenced_comment,
+            comment_delimiter=comment_delimiter,
             concepts=list(concepts),
             min_codes=self.min_codes,
             max_codes=self.max_codes,
+            language=language_for(self.language, task),
         )
 
     def requirements_prompt(self, task: str) -> str:
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
 
         fenced, delimiter = fence(task, stem="TASK")
-        return render("requirements", task=fenced, delimiter=delimiter)
+        return render("requirements", task=fenced, delimiter=delimiter, language=language_for(self.language, task))
 
-    async def acode(self, task: str, text: str, *, source: int, concepts: Iterable[str] = ()) -> CodingResult:
-        """Code `text` (index `source`); codes whose quote is not in the text are dropped and counted."""
+    async def acode(
+        self, task: str, text: str, *, source: int, concepts: Iterable[str] = (), comment: str | None = None
+    ) -> CodingResult:
+        """Code `text` (index `source`); codes whose quote is in neither the text nor its comment are dropped."""
         from writer_r1.core.structured import ainvoke_structured
 
-        prompt = self.coding_prompt(task, text, concepts)
+        prompt = self.coding_prompt(task, text, concepts, comment)
         answer: Codes = await ainvoke_structured(
             self.model, [HumanMessage(content=prompt)], Codes, retries=self.retries
         )
         kept = []
         for code in answer.codes:
-            if code.concept.strip() and code.observation.strip() and quote_in_text(code.quote, text):
+            grounded = quote_in_text(code.quote, text) or bool(comment and quote_in_text(code.quote, comment))
+            if code.concept.strip() and code.observation.strip() and grounded:
                 kept.append(code.model_copy(update={"source": source, "concept": code.concept.strip()}))
             else:
                 logger.info("dropping a code of text %d: quote not in the text: %r", source, code.quote[:80])

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
@@ -28,14 +29,21 @@ class Critic:
         retries: structured-output retries for malformed replies.
     """
 
-    def __init__(self, model: BaseChatModel, *, retries: int = 2, template: str | None = None) -> None:
+    def __init__(
+        self, model: BaseChatModel, *, retries: int = 2, template: str | None = None, language: str | None = None
+    ) -> None:
         self.model = model
         self.retries = retries
         self.template = template
+        self.language = language
 
-    def prompt(self, criteria: CriteriaSet, uncovered: Sequence[tuple[str, int]] = ()) -> str:
+    def prompt(
+        self, criteria: CriteriaSet, uncovered: Sequence[tuple[str, int]] = (), discrimination: Sequence[Any] = ()
+    ) -> str:
+        """The review prompt; `discrimination` holds the check's results (criterion_id, strong_level, weak_level)."""
         from writer_r1.constraints import describe
         from writer_r1.prompts import render
+        from writer_r1.prompts.language import language_label
 
         constraints = []
         for spec in criteria.constraints:
@@ -50,11 +58,16 @@ class Critic:
             criteria=criteria,
             constraints=constraints,
             uncovered=list(uncovered),
+            discrimination=list(discrimination),
+            language=language_label(self.language or criteria.language),
         )
 
-    async def acritique(self, criteria: CriteriaSet, *, uncovered: Sequence[tuple[str, int]] = ()) -> Critique:
-        """The critic's verdict; `uncovered` lists (concept, count) of frequent codes no criterion covers."""
+    async def acritique(
+        self, criteria: CriteriaSet, *, uncovered: Sequence[tuple[str, int]] = (), discrimination: Sequence[Any] = ()
+    ) -> Critique:
+        """The critic's verdict; `uncovered` lists (concept, count) of frequent codes no criterion covers,
+        `discrimination` how each criterion scored the strong and the weak sample texts of its codes."""
         from writer_r1.core.structured import ainvoke_structured
 
-        prompt = self.prompt(criteria, uncovered)
+        prompt = self.prompt(criteria, uncovered, discrimination)
         return await ainvoke_structured(self.model, [HumanMessage(content=prompt)], Critique, retries=self.retries)

@@ -288,11 +288,13 @@ class ConstraintExtractor:
         self.retries = retries
 
     def prompt(self, task: str) -> str:
+        from writer_r1.agents.language import task_language_label
         from writer_r1.prompts import fence, render
 
         fenced, delimiter = fence(task, stem="TASK")
         entries = [e for e in catalog() if e["id"] != "llm:requirement"]
-        return render("extractor", task=fenced, delimiter=delimiter, catalog=entries)
+        language = task_language_label(task)
+        return render("extractor", task=fenced, delimiter=delimiter, catalog=entries, language=language)
 
     def extract(self, task: str) -> list[ConstraintSpec]:
         """Sync `aextract`."""

@@ -17,14 +17,24 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import zip_longest
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, ConfigDict, Field
-from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Dimension, Level, Provenance, slugify
-from writer_r1.core.records import Code, Critique, RequirementCode
+from writer_r1.core.criteria import (
+    ConstraintSpec,
+    CriteriaSet,
+    Criterion,
+    Dimension,
+    Example,
+    Level,
+    Provenance,
+    slugify,
+)
+from writer_r1.core.records import Category, Code, Critique, RequirementCode
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +52,7 @@ class InducedCriterion(_Schema):
     levels: list[str] = Field(min_length=MIN_LEVELS, max_length=MAX_LEVELS, description="Anchors, worst first.")
     weight: float = Field(default=5.0, ge=1, le=10, description="Importance for the task, 1-10.")
     kind: Literal["quality", "constraint"] = "quality"
+    codes: list[str] = Field(default_factory=list, description="Ids of the codes that ground it (C1, C2 ...).")
     evidence: list[str] = Field(default_factory=list, description="Concept labels that ground it.")
 
 
@@ -58,38 +69,86 @@ class InducedConstraint(_Schema):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-class Induction(_Schema):
-    """What the inducer model returns."""
+class InducedCategory(_Schema):
+    """Axial coding: one property of the writing and the codes that vary along it."""
 
+    name: str = Field(min_length=1)
+    description: str = ""
+    codes: list[str] = Field(default_factory=list, description="Ids of its codes (C1, C2 ...).")
+
+
+class Induction(_Schema):
+    """What the inducer model returns: categories (axial), the core category (selective), the criteria."""
+
+    categories: list[InducedCategory] = Field(default_factory=list)
+    core_category: str = ""
     dimensions: list[InducedDimension] = Field(min_length=1)
     constraints: list[InducedConstraint] = Field(default_factory=list)
     language: str = "en"
 
 
 class ConceptSummary(BaseModel):
-    """One concept as the inducer sees it: a representative observation and how many texts show it."""
+    """One concept as the inducer sees it: an id, a representative observation, quotes, how many texts show it."""
 
+    id: str = ""
     concept: str
     observation: str
     polarity: str
     count: int
+    quotes: list[str] = Field(default_factory=list)
 
 
-def summarise_codes(codes: Sequence[Code], limit: int = 80) -> list[ConceptSummary]:
-    """Codes grouped by (concept, polarity), most frequent first — the inducer's view of the data."""
+MAX_QUOTE_CHARS = 160
+
+
+def _short(quote: str) -> str:
+    quote = " ".join(quote.split())
+    return quote if len(quote) <= MAX_QUOTE_CHARS else quote[: MAX_QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def summarise_codes(codes: Sequence[Code], limit: int = 80, quotes: int = 2) -> list[ConceptSummary]:
+    """Codes grouped by (concept, polarity), most frequent first, numbered C1, C2 ... — the inducer's view.
+
+    Each concept keeps up to `quotes` quotes from different texts, so a criterion can quote its evidence.
+    """
     texts: dict[tuple[str, str], set[int]] = {}
-    first: dict[tuple[str, str], Code] = {}
+    members: dict[tuple[str, str], list[Code]] = {}
     for code in codes:
         key = (code.concept.strip().casefold(), code.polarity)
         texts.setdefault(key, set()).add(code.source)
-        first.setdefault(key, code)
+        members.setdefault(key, []).append(code)
     ordered = sorted(texts, key=lambda key: (-len(texts[key]), key))
-    return [
-        ConceptSummary(
-            concept=first[key].concept, observation=first[key].observation, polarity=key[1], count=len(texts[key])
+    summaries = []
+    for number, key in enumerate(ordered[:limit], start=1):
+        first = members[key][0]
+        shown: list[str] = []
+        seen_sources: set[int] = set()
+        for code in members[key]:
+            if code.source not in seen_sources and len(shown) < quotes:
+                seen_sources.add(code.source)
+                shown.append(_short(code.quote))
+        summaries.append(
+            ConceptSummary(
+                id=f"C{number}",
+                concept=first.concept,
+                observation=first.observation,
+                polarity=key[1],
+                count=len(texts[key]),
+                quotes=shown,
+            )
         )
-        for key in ordered[:limit]
-    ]
+    return summaries
+
+
+def code_table(codes: Sequence[Code], limit: int = 80) -> dict[str, list[Code]]:
+    """The codes behind each id the inducer is shown (`summarise_codes` numbering)."""
+    members: dict[tuple[str, str], list[Code]] = {}
+    for code in codes:
+        members.setdefault((code.concept.strip().casefold(), code.polarity), []).append(code)
+    return {
+        summary.id: members[(summary.concept.strip().casefold(), summary.polarity)]
+        for summary in summarise_codes(codes, limit)
+    }
 
 
 def _unique(slug: str, taken: set[str]) -> str:
@@ -123,30 +182,92 @@ def validated_constraints(induced: Sequence[InducedConstraint]) -> tuple[list[Co
     return kept, notes
 
 
+_QUOTE_MARKS = ('"', "\u201c", "\u201d", "\u300c", "\u300e", "\u00ab", "'")
+MAX_EXAMPLES = 4
+
+
+def grounding_codes(induced: InducedCriterion, table: Mapping[str, Sequence[Code]]) -> list[Code]:
+    """The codes a criterion names by id, then those whose concept label it lists as evidence."""
+    found: list[Code] = []
+    for code_id in induced.codes:
+        found += table.get(code_id.strip().upper(), [])
+    labels = {label.strip().casefold() for label in induced.evidence}
+    for members in table.values():
+        if members and members[0].concept.strip().casefold() in labels:
+            found += [code for code in members if code not in found]
+    return found
+
+
+def _with_example(anchor: str, code: Code | None) -> str:
+    if code is None or any(mark in anchor for mark in _QUOTE_MARKS):
+        return anchor
+    return f'{anchor.rstrip(". ")} (e.g. "{_short(code.quote)}")'
+
+
+def grounded_levels(anchors: Sequence[str], codes: Sequence[Code]) -> tuple[Level, ...]:
+    """Level anchors grounded in the codes: the worst one quotes a weakness code, the best a strength code,
+    unless the model already quoted an example in them.
+
+    Example:
+        >>> codes = [Code(concept="cliché", observation="o", quote="dark and stormy night", polarity="weakness"),
+        ...          Code(concept="fresh image", observation="o", quote="the fog ate the beam", polarity="strength")]
+        >>> [level.anchor for level in grounded_levels(["stock phrases", "some", "fresh images"], codes)]
+        ['stock phrases (e.g. "dark and stormy night")', 'some', 'fresh images (e.g. "the fog ate the beam")']
+    """
+    cleaned = [anchor.strip() or f"level {i + 1}" for i, anchor in enumerate(anchors)]
+    weakness = next((code for code in codes if code.polarity == "weakness"), None)
+    strength = next((code for code in codes if code.polarity == "strength"), None)
+    cleaned[0] = _with_example(cleaned[0], weakness)
+    cleaned[-1] = _with_example(cleaned[-1], strength)
+    return tuple(Level(anchor=anchor) for anchor in cleaned)
+
+
+def _examples(codes: Sequence[Code]) -> tuple[Example, ...]:
+    """Up to MAX_EXAMPLES quotes, strengths and weaknesses alternating, one per text where possible."""
+    strengths = [code for code in codes if code.polarity == "strength"]
+    weaknesses = [code for code in codes if code.polarity == "weakness"]
+    picked: list[Code] = []
+    for pair in zip_longest(strengths, weaknesses):
+        picked += [code for code in pair if code is not None and code not in picked]
+    unique = list({(code.quote, code.source): code for code in picked}.values())[:MAX_EXAMPLES]
+    return tuple(
+        Example(concept=code.concept, quote=code.quote, polarity=code.polarity, source=code.source) for code in unique
+    )
+
+
 def criteria_from_induction(
     induction: Induction,
     *,
     task: str,
     constraints: Sequence[ConstraintSpec] = (),
     provenance: Provenance | None = None,
+    codes: Mapping[str, Sequence[Code]] | None = None,
+    language: str | None = None,
 ) -> CriteriaSet:
-    """A validated `CriteriaSet` from an induction: slug ids made unique, weights as given (normalise later)."""
+    """A validated `CriteriaSet` from an induction: slug ids made unique, weights as given (normalise later).
+
+    With `codes` (id → the codes behind it, see `code_table`) each criterion keeps its grounding quotes as
+    `examples`, its evidence lists their concepts, and its worst and best anchors quote a weakness and a
+    strength code. `language` (the task's) overrides the language the model reported.
+    """
+    table = codes or {}
     taken: set[str] = set()
     dimensions = []
     for dimension in induction.dimensions:
         criteria = []
         for induced in dimension.criteria:
+            grounding = grounding_codes(induced, table)
+            evidence = [e.strip() for e in induced.evidence] + [code.concept for code in grounding]
             criteria.append(
                 Criterion(
                     id=_unique(criterion_slug(induced), taken),
                     name=induced.name.strip(),
                     description=induced.description.strip(),
-                    levels=tuple(
-                        Level(anchor=anchor.strip() or f"level {i + 1}") for i, anchor in enumerate(induced.levels)
-                    ),
+                    levels=grounded_levels(induced.levels, grounding),
                     weight=induced.weight,
                     kind=induced.kind,
-                    evidence=tuple(dict.fromkeys(e.strip() for e in induced.evidence if e.strip())),
+                    evidence=tuple(dict.fromkeys(e for e in evidence if e)),
+                    examples=_examples(grounding),
                 )
             )
         dimensions.append(
@@ -161,9 +282,39 @@ def criteria_from_induction(
         task=task,
         dimensions=tuple(dimensions),
         constraints=tuple(constraints),
-        language=(induction.language or "en").strip() or "en",
-        provenance=provenance or Provenance(source="induced"),
+        language=(language or induction.language or "en").strip() or "en",
+        provenance=provenance or Provenance(source="induced", core_category=induction.core_category.strip() or None),
     )
+
+
+def categories_of(induction: Induction, table: Mapping[str, Sequence[Code]]) -> list[Category]:
+    """The induction's axial categories as `Category` records, their concepts read from the code ids."""
+    categories = []
+    for category in induction.categories:
+        concepts = [members[0].concept for code_id in category.codes if (members := table.get(code_id.strip().upper()))]
+        categories.append(
+            Category(name=category.name.strip(), description=category.description.strip(), concepts=list(dict.fromkeys(concepts)))
+        )
+    return categories
+
+
+def display_weights(criteria: CriteriaSet) -> dict[str, float]:
+    """Weights on the inducer's 1-10 scale (normalised sets — each group summing to 1 — are scaled so the heaviest
+    of a group is 10), by dimension name and criterion id."""
+
+    def scaled(values: list[float]) -> list[float]:
+        if all(1 <= value <= 10 for value in values) and abs(sum(values) - 1) > 1e-9:
+            return [round(value, 1) for value in values]
+        top = max(values)
+        return [round(max(1.0, 10 * value / top), 1) for value in values]
+
+    weights = dict(
+        zip([d.name for d in criteria.dimensions], scaled([d.weight for d in criteria.dimensions]), strict=True)
+    )
+    for dimension in criteria.dimensions:
+        ids = [c.id for c in dimension.criteria]
+        weights |= dict(zip(ids, scaled([c.weight for c in dimension.criteria]), strict=True))
+    return weights
 
 
 class Inducer:
@@ -173,15 +324,25 @@ class Inducer:
         model: the chat model that induces.
         levels: level anchors per criterion to ask for (3-7).
         retries: structured-output retries for invalid inductions.
+        language: the task's language code; every name, description and anchor is written in it.
     """
 
-    def __init__(self, model: BaseChatModel, *, levels: int = 5, retries: int = 2, template: str | None = None) -> None:
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        levels: int = 5,
+        retries: int = 2,
+        template: str | None = None,
+        language: str | None = None,
+    ) -> None:
         if not MIN_LEVELS <= levels <= MAX_LEVELS:
             raise ValueError(f"levels must be within {MIN_LEVELS}..{MAX_LEVELS}, got {levels}")
         self.model = model
         self.levels = levels
         self.retries = retries
         self.template = template
+        self.language = language
 
     def prompt(
         self,
@@ -193,8 +354,10 @@ class Inducer:
         previous_label: str = "Previous criteria",
         critique: Critique | None = None,
     ) -> str:
-        from writer_r1.constraints import catalog
+        """The prompt: numbered codes with quotes, the previous criteria in full (levels, weights), the critique."""
+        from writer_r1.agents.language import language_for, task_language
         from writer_r1.prompts import render
+        from writer_r1.prompts.language import primary_code
 
         return render(
             "inducer",
@@ -205,11 +368,13 @@ class Inducer:
             texts=len({code.source for code in codes}),
             previous=previous,
             previous_label=previous_label,
+            weights=display_weights(previous) if previous is not None else {},
             critique=critique if critique is not None and critique.issues else None,
-            catalog=[entry for entry in catalog() if entry["id"] != "llm:requirement"],
             levels=self.levels,
             min_dimensions=2,
             max_dimensions=5,
+            language=language_for(self.language, task),
+            language_code=primary_code(self.language if self.language is not None else task_language(task)) or "en",
         )
 
     async def ainduce(

@@ -262,9 +262,11 @@ class Judge:
         # Placeholders that occur nowhere in the template's inputs mark where the text and delimiter go.
         marker = f"\x00{secrets.token_hex(8)}"
         text_slot, delimiter_slot = f"{marker}T\x00", f"{marker}D\x00"
+        from writer_r1.agents.language import task_language_label
+
         rendered = render(
             "judge", template=self.template, task=task, criteria=list(criteria), text=text_slot,
-            delimiter=delimiter_slot, problems={},
+            delimiter=delimiter_slot, problems={}, language=task_language_label(task),
         )
         pieces, slots, rest = [], [], rendered
         while True:

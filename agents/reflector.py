@@ -171,11 +171,13 @@ class Reflector:
         template: str | os.PathLike[str] | None = None,
         max_weaknesses: int = 5,
         retries: int = 2,
+        language: str | None = None,
     ):
         self.model = model
         self.template = template
         self.max_weaknesses = max_weaknesses
         self.retries = retries
+        self.language = language  # the task's language code: the reflection is written in it
 
     def prompt(
         self,
@@ -187,6 +189,7 @@ class Reflector:
         weaknesses: Sequence[Weakness] | None = None,
         experiences: Sequence[Experience] = (),
     ) -> str:
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import make_delimiter, render
 
         ranked = list(weaknesses) if weaknesses is not None else rank_weaknesses(criteria, scorecard)
@@ -210,6 +213,7 @@ class Reflector:
             unscored=[u.criterion_id for u in scorecard.unscored],
             successes=[e for e in lessons if e.accepted],
             failures=[e for e in lessons if not e.accepted],
+            language=language_for(self.language, task),
         )
 
     async def areflect(

@@ -23,6 +23,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from pydantic import BaseModel, ConfigDict
 from writer_r1.core.criteria import ConstraintSpec
 from writer_r1.core.records import Reflection
 
@@ -62,12 +63,36 @@ def constraint_lines(constraints: Sequence[ConstraintSpec]) -> list[str]:
     return lines
 
 
+class Aim(BaseModel):
+    """The level a revision aims for on one criterion: its name and that level's anchor."""
+
+    model_config = ConfigDict(frozen=True)
+
+    criterion_id: str
+    name: str
+    anchor: str
+
+
+def length_hint(text: str) -> str:
+    """The draft's length in the unit a reader counts: CJK characters, else words.
+
+    >>> length_hint("One two three.")
+    'about 3 words'
+    """
+    from writer_r1.constraints.text import has_cjk
+
+    if has_cjk(text):
+        return f"about {sum(1 for c in text if not c.isspace())} characters"
+    return f"about {len(text.split())} words"
+
+
 class Writer:
     """Drafts and revises texts with a chat model.
 
     Args:
         model: any LangChain chat model.
         draft_template / revise_template: paths overriding `prompts/writer_draft.j2` / `writer_revise.j2`.
+        language: the task's language code; drafts and revisions are written in it.
     """
 
     def __init__(
@@ -76,14 +101,23 @@ class Writer:
         *,
         draft_template: str | os.PathLike[str] | None = None,
         revise_template: str | os.PathLike[str] | None = None,
+        language: str | None = None,
     ):
         self.model = model
         self.draft_template = draft_template
         self.revise_template = revise_template
+        self.language = language
 
     def draft_prompt(
-        self, task: str, *, approach: str | None = None, constraints: Sequence[ConstraintSpec] = ()
+        self,
+        task: str,
+        *,
+        approach: str | None = None,
+        constraints: Sequence[ConstraintSpec] = (),
+        probe: str | None = None,
     ) -> str:
+        """The drafting prompt; `probe` asks a theoretical sample to show a gap of the current criteria."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import render
 
         return render(
@@ -91,12 +125,22 @@ class Writer:
             template=self.draft_template,
             task=task,
             approach=approach,
+            probe=probe,
             constraints=constraint_lines(constraints),
+            language=language_for(self.language, task),
         )
 
     def revise_prompt(
-        self, task: str, draft: str, reflection: Reflection, *, constraints: Sequence[ConstraintSpec] = ()
+        self,
+        task: str,
+        draft: str,
+        reflection: Reflection,
+        *,
+        constraints: Sequence[ConstraintSpec] = (),
+        aims: Sequence[Aim] = (),
     ) -> str:
+        """The revision prompt: change only what the plan targets, keep the rest verbatim, aim at `aims`' anchors."""
+        from writer_r1.agents.language import language_for
         from writer_r1.prompts import fence, render
 
         fenced, delimiter = fence(draft, stem="DRAFT")
@@ -107,7 +151,10 @@ class Writer:
             draft=fenced,
             delimiter=delimiter,
             reflection=reflection,
+            aims=list(aims),
+            length=length_hint(draft),
             constraints=constraint_lines(constraints),
+            language=language_for(self.language, task),
         )
 
     async def adraft(
@@ -117,10 +164,11 @@ class Writer:
         temperature: float | None = None,
         approach: str | None = None,
         constraints: Sequence[ConstraintSpec] = (),
+        probe: str | None = None,
         config: RunnableConfig | None = None,
     ) -> str:
         """Write a first draft for `task` (an `approach` varies it, e.g. "told as a letter")."""
-        prompt = self.draft_prompt(task, approach=approach, constraints=constraints)
+        prompt = self.draft_prompt(task, approach=approach, constraints=constraints, probe=probe)
         return await self._complete(prompt, temperature=temperature, config=config)
 
     async def arevise(
@@ -131,10 +179,11 @@ class Writer:
         *,
         temperature: float | None = None,
         constraints: Sequence[ConstraintSpec] = (),
+        aims: Sequence[Aim] = (),
         config: RunnableConfig | None = None,
     ) -> str:
-        """Rewrite `draft` following `reflection`'s diagnosis, plan and what to keep."""
-        prompt = self.revise_prompt(task, draft, reflection, constraints=constraints)
+        """Revise `draft` following `reflection`'s diagnosis, plan and what to keep, aiming at `aims`' anchors."""
+        prompt = self.revise_prompt(task, draft, reflection, constraints=constraints, aims=aims)
         return await self._complete(prompt, temperature=temperature, config=config)
 
     async def _complete(self, prompt: str, *, temperature: float | None, config: RunnableConfig | None) -> str:

@@ -65,6 +65,15 @@ class Level(_Frozen):
     label: str | None = None
 
 
+class Example(_Frozen):
+    """A quote from a sample text that grounded a criterion (Grounded Theory's evidence), with its code."""
+
+    concept: str = Field(min_length=1)
+    quote: str = Field(min_length=1)
+    polarity: Literal["strength", "weakness"]
+    source: int = Field(default=-1, description="Index of the sample text the quote comes from.")
+
+
 class Criterion(_Frozen):
     """One observable aspect of a text, judged on ordered levels (worst first).
 
@@ -80,6 +89,9 @@ class Criterion(_Frozen):
     kind: Literal["quality", "constraint"] = "quality"
     check: ConstraintSpec | None = None
     evidence: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = Field(
+        default=(), description="Quotes from the sample texts that grounded it; shown to readers, not to the judge."
+    )
 
     @field_validator("weight")
     @classmethod
@@ -125,6 +137,7 @@ class Provenance(_Frozen):
     critique_rounds: int = 0
     saturation_gap: float | None = None
     codes: int = 0
+    core_category: str | None = Field(default=None, description="The central concern the criteria relate to.")
     notes: tuple[str, ...] = ()
 
 
@@ -172,7 +185,12 @@ class CriteriaSet(_Frozen):
     @cached_property
     def version(self) -> str:
         """Content hash of everything that changes how a text is judged."""
-        content = self.model_dump(mode="json", include={"task", "dimensions", "constraints", "language"})
+        # The grounding quotes do not change how a text is judged, so they are not part of the version.
+        content = self.model_dump(
+            mode="json",
+            include={"task", "dimensions", "constraints", "language"},
+            exclude={"dimensions": {"__all__": {"criteria": {"__all__": {"examples"}}}}},
+        )
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode())
         return digest.hexdigest()[:16]
 

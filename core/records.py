@@ -50,7 +50,7 @@ class Category(_Record):
 
 
 class CritiqueIssue(_Record):
-    kind: Literal["vague", "redundant", "conflict", "uncovered", "weight", "checkable", "other"]
+    kind: Literal["vague", "redundant", "conflict", "uncovered", "weight", "checkable", "discrimination", "other"]
     criterion_ids: list[str] = Field(default_factory=list)
     detail: str
 

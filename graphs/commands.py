@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError
+
+if TYPE_CHECKING:
+    from writer_r1.graphs.state import Sample
 
 app = typer.Typer(help="Build criteria with the Grounded-Theory graph.", no_args_is_help=True)
 
@@ -33,6 +36,14 @@ def _group() -> None:
 
 def read_samples(path: Path) -> list[str]:
     """Sample texts from a JSONL file of {"text": ...} objects, or a text file with samples separated by `---` lines."""
+    return [sample.text for sample in read_sample_records(path)]
+
+
+def read_sample_records(path: Path) -> list[Sample]:
+    """Samples with their optional human comment: JSONL rows {"text": ..., "comment": ...} (the comment goes to the
+    coder of that text as evidence), or a text file with samples separated by `---` lines (no comments)."""
+    from writer_r1.graphs.state import Sample
+
     if not path.is_file():
         raise UserError(f"no such samples file: {path}")
     content = path.read_text(encoding="utf-8")
@@ -47,7 +58,10 @@ def read_samples(path: Path) -> list[str]:
                 raise UserError(f"{path}:{number}: not a JSON object: {error.msg}") from error
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise UserError(f'{path}:{number}: expected an object with a "text" string')
-            samples.append(record["text"])
+            comment = record.get("comment")
+            if comment is not None and not isinstance(comment, str):
+                raise UserError(f'{path}:{number}: "comment" must be a string')
+            samples.append(Sample(text=record["text"], comment=comment))
     else:
         samples, current = [], []
         for line in content.splitlines():
@@ -57,10 +71,24 @@ def read_samples(path: Path) -> list[str]:
             else:
                 current.append(line)
         samples.append("\n".join(current))
-    samples = [sample.strip() for sample in samples if sample.strip()]
+        samples = [Sample(text=sample) for sample in samples]
+    samples = [
+        Sample(text=sample.text.strip(), comment=(sample.comment or "").strip() or None)
+        for sample in samples
+        if sample.text.strip()
+    ]
     if not samples:
         raise UserError(f"{path} holds no sample text")
     return samples
+
+
+def _thinking(values: list[str] | None) -> dict[str, bool] | None:
+    from writer_r1.graphs.context import parse_thinking
+
+    try:
+        return parse_thinking(values)
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
 
 def describe_update(node: str, update: dict[str, Any]) -> str:
@@ -102,7 +130,11 @@ def build_command(
     out: Annotated[Path, typer.Option("--out", help="Where to write the CriteriaSet JSON.")],
     samples: Annotated[
         Path | None,
-        typer.Option("--samples", help='JSONL of {"text": ...}, or a text file with samples separated by "---" lines.'),
+        typer.Option(
+            "--samples",
+            help='JSONL of {"text": ..., "comment": ...} (comment optional), or a text file with samples separated '
+            'by "---" lines.',
+        ),
     ] = None,
     seed: Annotated[Path | None, typer.Option("--seed", help="A criteria JSON file to refine.")] = None,
     model: Annotated[
@@ -122,6 +154,17 @@ def build_command(
     ] = 0.2,
     max_critique_rounds: Annotated[int, typer.Option("--max-critique-rounds", help="Most critic reviews.")] = 2,
     max_concurrency: Annotated[int, typer.Option("--max-concurrency", help="Most model calls at once.")] = 8,
+    discrimination_check: Annotated[
+        bool,
+        typer.Option(
+            "--discrimination-check/--no-discrimination-check",
+            help="Judge each criterion on the texts its strength and weakness codes came from before each review.",
+        ),
+    ] = True,
+    thinking: Annotated[
+        list[str] | None,
+        typer.Option("--thinking", help="ROLE=on|off: a reasoning model's thinking for one role (repeatable)."),
+    ] = None,
     checkpoint: Annotated[
         Path | None, typer.Option("--checkpoint", help="SQLite file for a resumable run (with --thread-id).")
     ] = None,
@@ -141,7 +184,7 @@ def build_command(
             seed_criteria = CriteriaSet.load(str(seed))
         except ValueError as error:
             raise UserError(f"{seed}: not a valid criteria file: {str(error).splitlines()[0]}") from error
-    texts = read_samples(samples) if samples is not None else None
+    texts = read_sample_records(samples) if samples is not None else None
     console = Console(stderr=True)
 
     with console.status("building criteria ...") as status:
@@ -166,6 +209,8 @@ def build_command(
                 saturation_threshold=saturation_threshold,
                 max_critique_rounds=max_critique_rounds,
                 max_concurrency=max_concurrency,
+                discrimination_check=discrimination_check,
+                thinking=_thinking(thinking),
             )
         )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from pydantic.json_schema import SkipJsonSchema
 from writer_r1.core.models import default_model_spec, load_chat_model
 
 Role = Literal["writer", "coder", "inducer", "critic", "judge", "reflector"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 ModelSpec = str | SkipJsonSchema[BaseChatModel] | None
 """A spec string, a chat model instance (Python only), or None for the default model."""
@@ -55,10 +56,20 @@ class ModelContext:
     critic_model: ModelSpec = _spec_field("critic")
     judge_model: ModelSpec = _spec_field("judge")
     max_concurrency: int = field(default=8, metadata={"description": "Most model calls a node runs at once."})
+    thinking: dict[str, bool] | None = field(
+        default=None,
+        metadata={
+            "description": "Per-role thinking of Qwen3-style models (enable_thinking in the chat template), e.g. "
+            '{"inducer": true, "critic": true, "judge": false}; a role not named keeps the model\'s default.'
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
+        unknown = sorted(set(self.thinking or {}) - set(ROLES))
+        if unknown:
+            raise ValueError(f"thinking names unknown roles {unknown}; roles: {list(ROLES)}")
 
 
 @dataclass(kw_only=True)
@@ -81,6 +92,13 @@ class CriteriaContext(ModelContext):
         metadata={"description": "Lexical similarity of a code to a criterion from which the criterion covers it."},
     )
     max_critique_rounds: int = field(default=2, metadata={"description": "Most critic reviews; 0 skips the critic."})
+    discrimination_check: bool = field(
+        default=True,
+        metadata={
+            "description": "Before each review, judge every criterion on the texts its strength and weakness codes "
+            "came from; one that scores them alike is an issue."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -102,15 +120,63 @@ def spec_of(context: ModelContext, role: Role) -> str | BaseChatModel:
     return chosen if chosen is not None else default_model_spec()
 
 
+_SWITCH = {"on": True, "true": True, "1": True, "yes": True, "off": False, "false": False, "0": False, "no": False}
+
+
+def parse_thinking(values: list[str] | None) -> dict[str, bool] | None:
+    """`--thinking ROLE=on|off` options as a `thinking` setting; a bad role or value is a ValueError.
+
+    >>> parse_thinking(["inducer=on", "judge=off"])
+    {'inducer': True, 'judge': False}
+    """
+    if not values:
+        return None
+    thinking: dict[str, bool] = {}
+    for value in values:
+        role, _, switch = value.partition("=")
+        role, switch = role.strip(), switch.strip().lower()
+        if role not in ROLES or switch not in _SWITCH:
+            raise ValueError(f"--thinking takes ROLE=on|off with ROLE one of {', '.join(ROLES)}; got {value!r}")
+        thinking[role] = _SWITCH[switch]
+    return thinking
+
+
+_THINKING: dict[tuple[int, bool], tuple[BaseChatModel, BaseChatModel]] = {}
+_MAX_THINKING = 64
+"""Thinking variants of chat model instances passed in from Python (bounded; the instance is held with its
+variant, so its id stays unique)."""
+
+
 def model_for(context: ModelContext, role: Role) -> BaseChatModel:
-    """The chat model for `role`, built once per (spec, base_url) and shared by every run in this process."""
+    """The chat model for `role`, built once per (spec, base_url, thinking) and shared by every run in this process.
+
+    With `context.thinking[role]` set, the model renders its chat template with that `enable_thinking`.
+    """
     chosen = spec_of(context, role)
+    thinking = (context.thinking or {}).get(role)
     if isinstance(chosen, BaseChatModel):
-        return chosen
-    key = (chosen, context.base_url)
+        if thinking is None:
+            return chosen
+        from writer_r1.core.thinking import with_thinking
+
+        with _MODELS_LOCK:
+            key = (id(chosen), thinking)
+            entry = _THINKING.get(key)
+            if entry is None or entry[0] is not chosen:  # the instance is held, so its id stays unique
+                entry = (chosen, with_thinking(chosen, thinking))
+                _THINKING[key] = entry
+                while len(_THINKING) > _MAX_THINKING:
+                    _THINKING.pop(next(iter(_THINKING)))
+            return entry[1]
+    key = (chosen if thinking is None else f"{chosen}#enable_thinking={thinking}", context.base_url)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            _MODELS[key] = load_chat_model(chosen, base_url=context.base_url)
+            model = load_chat_model(chosen, base_url=context.base_url)
+            if thinking is not None:
+                from writer_r1.core.thinking import with_thinking
+
+                model = with_thinking(model, thinking)
+            _MODELS[key] = model
         return _MODELS[key]
 
 
@@ -147,6 +213,13 @@ class ReflectionContext(ModelContext):
         default=False,
         metadata={
             "description": "Also require the judge to prefer the revision in both orders of a pairwise comparison."
+        },
+    )
+    pairwise_margin: float = field(
+        default=0.05,
+        metadata={
+            "description": "A revision whose gain is below this must also win a position-swapped pairwise "
+            "comparison (judge noise); 0 turns it off."
         },
     )
     memory_path: str | None = field(
@@ -192,3 +265,5 @@ class ReflectionContext(ModelContext):
             raise ValueError(f"target_score must be within [0, 1], got {self.target_score}")
         if not 0.0 <= self.min_gain <= 1.0:
             raise ValueError(f"min_gain must be within [0, 1], got {self.min_gain}")
+        if not 0.0 <= self.pairwise_margin <= 1.0:
+            raise ValueError(f"pairwise_margin must be within [0, 1], got {self.pairwise_margin}")

@@ -1,18 +1,25 @@
 """The Grounded-Theory criteria graph: sample → code (fan-out) → induce → saturate → critique → finalize.
 
 1. **sample** — the writer drafts diverse texts (varied approaches and temperatures) until there are
-   `min_samples`; in a saturation round it drafts `samples_per_round` fresh ones.
-2. **code** — one coder task per new text (`Send`, in parallel): codes with verbatim quotes (a quote that is
-   not in its text is dropped). The task statement is coded once, into requirement codes.
-3. **induce** — codes → criteria → dimensions, level anchors, weights; requirements → registry constraints.
-4. **saturate** — the share of the fresh batch's codes that no criterion covers is the saturation gap;
-   above `saturation_threshold` the criteria are induced again and, while rounds remain, a new batch is drawn.
-5. **critique** — the critic's typed verdict; not approved and reviews remain → induce again with it.
+   `min_samples`; a saturation round is theoretical sampling: `samples_per_round` fresh texts, each asked to
+   probe a gap of the current criteria (uncovered codes, criteria without a weak or a strong example).
+2. **code** — one coder task per new text (`Send`, in parallel): open codes with verbatim quotes (a quote that
+   is in neither the text nor its human comment is dropped). The task statement is coded once, into requirement
+   codes, and the extractor maps its checkable requirements to registry constraints.
+3. **induce** — axial coding (codes → categories), selective coding (a core category, dimensions around it),
+   criteria whose level anchors are grounded in quoted codes; the previous criteria are shown in full.
+4. **saturate** — the share of the fresh batch's codes that are new in content (`novel_codes`) is the saturation
+   gap; above `saturation_threshold` the criteria are induced again and, while rounds remain, a new batch is drawn.
+5. **critique** — the discrimination check (each criterion judged on the texts of its strength and of its weakness
+   codes; one that scores them alike is an issue), then the critic's typed verdict; not approved and reviews
+   remain → induce again with it.
 6. **finalize** — weights normalised, provenance written, the set stored when the run has a store.
 
-Coverage, simply: a code is covered by a criterion that lists the code's concept as evidence, or whose
-name, description and anchors share enough vocabulary with the code's concept and observation (lexical
-cosine ≥ `coverage_threshold`). Every loop has its own counter and limit; none relies on the recursion limit.
+docs/method.md explains the method as implemented, with a worked example.
+
+Coverage, simply (the critic's uncovered codes, the probes): a code is covered by a criterion that lists the
+code's concept as evidence, or whose name, description and anchors share enough vocabulary with the code's
+concept and observation (lexical cosine ≥ `coverage_threshold`); saturation reads content only (`novel_codes`). Every loop has its own counter and limit; none relies on the recursion limit.
 
 Example:
     >>> criteria = build_criteria("Write a short story about a lighthouse keeper", model="fake", max_rounds=1)
@@ -39,13 +46,23 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from langgraph.types import Send
+from pydantic import BaseModel
 from writer_r1.agents.coder import Coder
 from writer_r1.agents.critic import Critic
-from writer_r1.agents.inducer import Inducer, criteria_from_induction, validated_constraints
+from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
+from writer_r1.agents.inducer import (
+    Inducer,
+    categories_of,
+    code_table,
+    criteria_from_induction,
+    validated_constraints,
+)
+from writer_r1.agents.judge import Judge
+from writer_r1.agents.language import task_language
 from writer_r1.agents.writer import Writer
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Provenance
 from writer_r1.core.errors import StructuredOutputError, UserError, WriterR1Error
-from writer_r1.core.records import Code
+from writer_r1.core.records import Code, Critique, CritiqueIssue
 from writer_r1.graphs.context import CriteriaContext, ModelSpec, model_for, model_name
 from writer_r1.graphs.state import (
     CodeTask,
@@ -53,6 +70,7 @@ from writer_r1.graphs.state import (
     CriteriaInput,
     CriteriaOutput,
     CriteriaState,
+    Sample,
     criteria_checkpoint_types,
 )
 from writer_r1.memory.embeddings import LexicalEmbeddings, cosine
@@ -105,29 +123,124 @@ def uncovered_codes(codes: Sequence[Code], criteria: CriteriaSet, threshold: flo
     ]
 
 
+def _content(code: Code) -> str:
+    """What a code observed, without its label (the label is a name, not the content)."""
+    return code.observation.strip() or code.concept
+
+
+def novel_codes(fresh: Sequence[Code], earlier: Sequence[Code], criteria: CriteriaSet, threshold: float) -> list[Code]:
+    """The fresh codes that are new in content: like neither a criterion nor a code that grounds one.
+
+    Coverage is read on content, not on labels: a fresh code (its observation) is covered when it is
+    lexically close (cosine ≥ `threshold`) to a criterion's name, description and anchors, or to one of the earlier
+    codes that ground a criterion (those whose concept the criterion lists as evidence). A fresh code that reuses a
+    known label for something new counts as new; one that coins a new label for a known observation does not.
+
+    Example:
+        >>> from writer_r1.core.criteria import Dimension, Level
+        >>> criteria = CriteriaSet(dimensions=[Dimension(name="Use", criteria=[Criterion(id="where", name="Location",
+        ...     description="Says where the button is", levels=[Level(anchor="no place"), Level(anchor="exact menu path")],
+        ...     evidence=("location",))])])
+        >>> known = Code(concept="location", observation="Names the settings menu path", quote="q", polarity="strength")
+        >>> same = Code(concept="where it lives", observation="Names the settings menu path", quote="q", polarity="strength")
+        >>> new = Code(concept="location", observation="Apologises for the quarterly price rise", quote="q",
+        ...            polarity="weakness")
+        >>> [code.concept for code in novel_codes([same, new], [known], criteria, threshold=0.3)]
+        ['location']
+    """
+    if not fresh:
+        return []
+    evidence = {label.strip().casefold() for criterion in criteria.criteria for label in criterion.evidence}
+    grounding = {_content(code) for code in earlier if code.concept.strip().casefold() in evidence}
+    references = _COVERAGE_EMBEDDINGS.embed_documents(
+        [_criterion_text(criterion) for criterion in criteria.criteria] + sorted(grounding)
+    )
+    code_vectors = _COVERAGE_EMBEDDINGS.embed_documents([_content(code) for code in fresh])
+    return [
+        code
+        for code, vector in zip(fresh, code_vectors, strict=True)
+        if max((cosine(vector, other) for other in references), default=0.0) < threshold
+    ]
+
+
 # --- nodes ------------------------------------------------------------------------------------------
 
 
+def _given_samples(state: CriteriaState) -> tuple[list[str], list[str | None]]:
+    texts: list[str] = []
+    comments: list[str | None] = []
+    for item in state.samples:
+        text, comment = (item, None) if isinstance(item, str) else (item.text, item.comment)
+        if text.strip():
+            texts.append(text)
+            comments.append(comment.strip() if comment and comment.strip() else None)
+    return texts, comments
+
+
+def theoretical_probes(
+    codes: Sequence[Code], criteria: CriteriaSet, threshold: float, wanted: int, limit: int = 3
+) -> list[str]:
+    """What fresh samples should probe: concepts no criterion covers (most frequent first), then criteria whose
+    grounding lacks a polarity (no weak example, or no strong one, so they cannot be told apart from the data).
+
+    One probe per text wanted; each names up to `limit` gaps. Empty when there is no gap.
+    """
+    gaps: list[str] = []
+    uncovered = Counter(code.concept for code in uncovered_codes(codes, criteria, threshold))
+    first: dict[str, Code] = {}
+    for code in codes:
+        first.setdefault(code.concept, code)
+    for concept, _ in uncovered.most_common():
+        gaps.append(f"{concept} ({first[concept].observation.rstrip('.')}) — done clearly well or clearly badly")
+    for criterion in criteria.criteria:
+        polarities = {example.polarity for example in criterion.examples}
+        if criterion.kind != "quality":
+            continue
+        if "weakness" not in polarities:
+            gaps.append(f"{criterion.name} done badly: {criterion.levels[0].anchor}")
+        elif "strength" not in polarities:
+            gaps.append(f"{criterion.name} done well: {criterion.levels[-1].anchor}")
+    if not gaps:
+        return []
+    return ["; ".join(gaps[(i * limit) % len(gaps) :][:limit]) for i in range(wanted)]
+
+
 async def sample(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """Draft the texts this round needs; mark them as the batch to code."""
+    """Draft the texts this round needs; mark them as the batch to code.
+
+    The first round grounds the theory in varied texts (`SAMPLE_APPROACHES`); a saturation round is theoretical
+    sampling: each fresh text is asked to probe a gap of the current criteria (`theoretical_probes`).
+    """
     context = _context(runtime)
     if not state.task.strip():
         raise UserError("the task is empty")
     first_round = state.draft is None
-    texts = list(state.texts) if state.texts else [text for text in state.samples if text.strip()]
+    if state.texts:
+        texts, comments = list(state.texts), list(state.comments)
+    else:
+        texts, comments = _given_samples(state)
+    comments += [None] * (len(texts) - len(comments))
+    # The first detection loads langdetect's profiles (file reads): off the event loop (Studio forbids blocking).
+    language = state.language if state.texts else await asyncio.to_thread(task_language, state.task)
     wanted = max(0, context.min_samples - len(texts)) if first_round else context.samples_per_round
-    writer = Writer(model_for(context, "writer"))
+    probes: list[str] = []
+    if not first_round and state.draft is not None:
+        probes = theoretical_probes(state.codes, state.draft, context.coverage_threshold, wanted)
+    writer = Writer(model_for(context, "writer"), language=language)
     limit = asyncio.Semaphore(context.max_concurrency)
 
-    async def draft(number: int) -> str:
+    async def draft(number: int, probe: str | None) -> str:
         async with limit:
             return await writer.adraft(
                 state.task,
                 temperature=SAMPLE_TEMPERATURES[number % len(SAMPLE_TEMPERATURES)],
                 approach=SAMPLE_APPROACHES[number % len(SAMPLE_APPROACHES)],
+                probe=probe,
             )
 
-    results = await asyncio.gather(*(draft(len(texts) + i) for i in range(wanted)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(draft(len(texts) + i, probes[i] if probes else None) for i in range(wanted)), return_exceptions=True
+    )
     notes = list(state.notes)
     for result in results:
         if isinstance(result, BaseException):
@@ -137,32 +250,58 @@ async def sample(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
             notes.append(f"a sample draft failed: {type(result).__name__}: {result}")
         else:
             texts.append(result)
-    return {"texts": texts, "batch_start": state.coded_upto, "coded_upto": len(texts), "notes": notes}
+            comments.append(None)
+    return {
+        "texts": texts,
+        "comments": comments,
+        "language": language,
+        "probes": probes,
+        "batch_start": state.coded_upto,
+        "coded_upto": len(texts),
+        "notes": notes,
+    }
 
 
 def dispatch_coding(state: CriteriaState) -> list[Send] | str:
     """One coder task per text of the batch (and, once, the task statement); straight on when none."""
     concepts = sorted({code.concept for code in state.codes}, key=str.casefold)[:60]
+    comments = state.comments + [None] * (len(state.texts) - len(state.comments))
     sends = [
-        Send("code", CodeTask(task=state.task, text=state.texts[index], source=index, concepts=concepts))
+        Send(
+            "code",
+            CodeTask(
+                task=state.task,
+                text=state.texts[index],
+                source=index,
+                concepts=concepts,
+                comment=comments[index],
+                language=state.language,
+            ),
+        )
         for index in range(state.batch_start, state.coded_upto)
     ]
     if not any(tally.source == -1 for tally in state.tallies):
-        sends.append(Send("code", CodeTask(task=state.task, text=state.task, source=-1)))
+        sends.append(Send("code", CodeTask(task=state.task, text=state.task, source=-1, language=state.language)))
     return sends or after_coding(state)
 
 
 async def code(task: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """Code one text (or the task statement). A failed coder call is tallied, not fatal."""
-    coder = Coder(model_for(_context(runtime), "coder"))
+    """Code one text (or the task statement: its requirements, and its checkable constraints by the extractor).
+
+    A failed coder call is tallied, not fatal."""
+    context = _context(runtime)
+    coder = Coder(model_for(context, "coder"), language=task.language)
     try:
         if task.source == -1:
-            found = await coder.arequirements(task.task)
+            found, extracted = await asyncio.gather(coder.arequirements(task.task), _extract(task.task, context))
             return {
                 "requirements": found.requirements,
+                "extracted": extracted,
                 "tallies": [CodingTally(source=-1, kept=len(found.requirements), dropped_quotes=found.dropped)],
             }
-        coded = await coder.acode(task.task, task.text, source=task.source, concepts=task.concepts)
+        coded = await coder.acode(
+            task.task, task.text, source=task.source, concepts=task.concepts, comment=task.comment
+        )
     except StructuredOutputError as error:
         logger.warning("coding of source %d failed: %s", task.source, error)
         return {"tallies": [CodingTally(source=task.source, error=str(error).splitlines()[0])]}
@@ -172,6 +311,18 @@ async def code(task: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, A
     }
 
 
+async def _extract(task: str, context: CriteriaContext) -> list[ConstraintSpec]:
+    """The task's checkable constraints (the extractor maps requirements to checks; the inducer no longer does).
+
+    Requirements no checker expresses (`llm:`) are left to the inducer's constraint criteria."""
+    try:
+        found = await ConstraintExtractor(model_for(context, "coder")).aextract(task)
+    except (StructuredOutputError, ValueError) as error:
+        logger.warning("constraint extraction failed (%s); using the rule-found constraints", error)
+        found = extract_rules(task)
+    return [spec for spec in found if not spec.is_llm_verified]
+
+
 def after_coding(state: CriteriaState) -> str:
     return "induce" if state.draft is None else "saturate"
 
@@ -179,8 +330,6 @@ def after_coding(state: CriteriaState) -> str:
 def task_constraints(task: str, *groups: Sequence[ConstraintSpec]) -> list[ConstraintSpec]:
     """The task's constraints: those its wording states explicitly (found by rules, exact), then `groups` in
     order; a constraint whose id is already present is left out (an `llm:` requirement is kept per text)."""
-    from writer_r1.agents.extractor import extract_rules
-
     merged: dict[str, ConstraintSpec] = {}
     for group in (extract_rules(task), *groups):
         for spec in group:
@@ -191,7 +340,7 @@ def task_constraints(task: str, *groups: Sequence[ConstraintSpec]) -> list[Const
 async def induce(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
     """Induce criteria from every code so far, revising the previous draft (and answering the critique)."""
     context = _context(runtime)
-    inducer = Inducer(model_for(context, "inducer"))
+    inducer = Inducer(model_for(context, "inducer"), language=state.language)
     previous = state.draft or state.seed_criteria
     critique = state.critique if state.critique is not None and not state.critique.approved else None
     notes = list(state.notes)
@@ -212,9 +361,17 @@ async def induce(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dic
     induced_constraints, dropped = validated_constraints(induction.constraints)
     notes.extend(dropped)
     seed_constraints = state.seed_criteria.constraints if state.seed_criteria is not None else ()
-    constraints = task_constraints(state.task, seed_constraints, induced_constraints)
-    draft = criteria_from_induction(induction, task=state.task, constraints=constraints)
-    return {"draft": draft, "inductions": state.inductions + 1, "notes": notes}
+    constraints = task_constraints(state.task, seed_constraints, state.extracted, induced_constraints)
+    table = code_table(state.codes)
+    draft = criteria_from_induction(
+        induction, task=state.task, constraints=constraints, codes=table, language=state.language
+    )
+    return {
+        "draft": draft,
+        "categories": categories_of(induction, table),
+        "inductions": state.inductions + 1,
+        "notes": notes,
+    }
 
 
 def after_induction(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> str:
@@ -237,7 +394,8 @@ async def saturate(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
     if not fresh:
         notes.append(f"saturation round {state.rounds + 1}: no code of the fresh batch survived; sampling stopped")
         return {"rounds": state.rounds + 1, "saturation_gap": None, "notes": notes}
-    gap = len(uncovered_codes(fresh, state.draft, context.coverage_threshold)) / len(fresh)
+    earlier = [code for code in state.codes if code.source < state.batch_start]
+    gap = len(novel_codes(fresh, earlier, state.draft, context.coverage_threshold)) / len(fresh)
     logger.info("saturation round %d: gap %.2f over %d fresh codes", state.rounds + 1, gap, len(fresh))
     return {"rounds": state.rounds + 1, "saturation_gap": gap, "notes": notes}
 
@@ -249,21 +407,120 @@ def after_saturation(state: CriteriaState, runtime: Runtime[CriteriaContext]) ->
     return _review_or_finalize(state, context)
 
 
+class Discrimination(BaseModel):
+    """How a criterion scored the sample texts its strength codes came from against those of its weakness codes."""
+
+    criterion_id: str
+    strong_level: float
+    weak_level: float
+
+    @property
+    def separates(self) -> bool:
+        return self.strong_level > self.weak_level
+
+
+def discrimination_sources(criterion: Criterion, codes: Sequence[Code]) -> tuple[set[int], set[int]]:
+    """(strong, weak): the texts the criterion's strength codes and weakness codes came from, overlap removed."""
+    labels = {label.strip().casefold() for label in criterion.evidence}
+    grounding = [code for code in codes if code.source >= 0 and code.concept.strip().casefold() in labels]
+    grounding += [
+        Code(concept=e.concept, observation="", quote=e.quote, polarity=e.polarity, source=e.source)
+        for e in criterion.examples
+        if e.source >= 0
+    ]
+    strong = {code.source for code in grounding if code.polarity == "strength"}
+    weak = {code.source for code in grounding if code.polarity == "weakness"}
+    return strong - weak, weak - strong
+
+
+async def discrimination_check(
+    criteria: CriteriaSet, texts: Sequence[str], codes: Sequence[Code], judge: Any, task: str
+) -> list[Discrimination]:
+    """Judge each quality criterion on the texts of its strength codes and of its weakness codes (one judge call
+    per text, for all the criteria it tests); the mean levels of both groups, per criterion that has both.
+
+    A criterion that scores its strong texts no higher than its weak ones does not discriminate: it is vague, or
+    it measures something other than what its codes observed (OpenRubrics drops rubrics that disagree with known
+    preferences). Unscored verdicts are left out; a criterion without both groups is not tested.
+    """
+    groups = {
+        criterion.id: discrimination_sources(criterion, codes)
+        for criterion in criteria.criteria
+        if criterion.kind == "quality"
+    }
+    groups = {cid: (strong, weak) for cid, (strong, weak) in groups.items() if strong and weak}
+    sources = sorted({source for strong, weak in groups.values() for source in strong | weak if source < len(texts)})
+    if not groups or not sources:
+        return []
+
+    async def levels_of(source: int) -> tuple[int, dict[str, int]]:
+        wanted = [cid for cid, (strong, weak) in groups.items() if source in strong | weak]
+        card = await judge.ascore(texts[source], criteria.subset(wanted), task=task)
+        return source, {cid: score.level for cid in wanted if (score := card.score_of(cid)) is not None}
+
+    levels = dict(await asyncio.gather(*(levels_of(source) for source in sources)))
+    results = []
+    for cid, (strong, weak) in groups.items():
+        strong_levels = [levels[s][cid] for s in strong if cid in levels.get(s, {})]
+        weak_levels = [levels[s][cid] for s in weak if cid in levels.get(s, {})]
+        if strong_levels and weak_levels:
+            results.append(
+                Discrimination(
+                    criterion_id=cid,
+                    strong_level=sum(strong_levels) / len(strong_levels),
+                    weak_level=sum(weak_levels) / len(weak_levels),
+                )
+            )
+    return results
+
+
+def discrimination_issues(results: Sequence[Discrimination]) -> list[CritiqueIssue]:
+    """A critique issue for each criterion that does not separate its strong texts from its weak ones."""
+    return [
+        CritiqueIssue(
+            kind="discrimination",
+            criterion_ids=[result.criterion_id],
+            detail=(
+                f"it scores the texts its strength codes came from at level {result.strong_level:.1f} on average, no "
+                f"higher than the texts its weakness codes came from ({result.weak_level:.1f}): it is vague or measures "
+                "something else; rewrite its anchors so they separate those texts, or merge it into another criterion"
+            ),
+        )
+        for result in results
+        if not result.separates
+    ]
+
+
 async def critique(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
-    """The critic reviews the draft; frequent uncovered codes are pointed out to it."""
+    """The critic reviews the draft; frequent uncovered codes and the discrimination check are shown to it, and a
+    criterion that does not discriminate is an issue whatever the critic says."""
     context = _context(runtime)
     assert state.draft is not None, "critique runs after induce"
     uncovered = Counter(code.concept for code in uncovered_codes(state.codes, state.draft, context.coverage_threshold))
     frequent = [(concept, count) for concept, count in uncovered.most_common(12) if count >= 2]
+    checked: list[Discrimination] = []
+    notes = list(state.notes)
+    if context.discrimination_check:
+        judge = Judge(model_for(context, "judge"), max_concurrency=context.max_concurrency, cache=None)
+        try:
+            checked = await discrimination_check(state.draft, state.texts, state.codes, judge, state.task)
+        except StructuredOutputError as error:  # pragma: no cover - the judge reports failures as unscored
+            notes.append(f"the discrimination check failed: {error}")
+    flagged = discrimination_issues(checked)
+    critic = Critic(model_for(context, "critic"), language=state.language)
     try:
-        verdict = await Critic(model_for(context, "critic")).acritique(state.draft, uncovered=frequent)
+        verdict = await critic.acritique(state.draft, uncovered=frequent, discrimination=checked)
     except StructuredOutputError as error:
-        notes = [
-            *state.notes,
-            f"the critic failed, review {state.critique_rounds + 1} skipped: {str(error).splitlines()[0]}",
-        ]
-        return {"critique": None, "critique_rounds": context.max_critique_rounds, "notes": notes}
-    return {"critique": verdict, "critique_rounds": state.critique_rounds + 1}
+        notes.append(f"the critic failed, review {state.critique_rounds + 1} skipped: {str(error).splitlines()[0]}")
+        if not flagged:
+            return {"critique": None, "critique_rounds": context.max_critique_rounds, "notes": notes}
+        verdict = Critique(approved=False, issues=[], summary="the critic failed; the discrimination check did not")
+    if flagged:
+        known = {tuple(issue.criterion_ids) for issue in verdict.issues if issue.kind == "discrimination"}
+        extra = [issue for issue in flagged if tuple(issue.criterion_ids) not in known]
+        verdict = verdict.model_copy(update={"approved": False, "issues": [*verdict.issues, *extra]})
+        notes.append(f"discrimination check: {', '.join(i.criterion_ids[0] for i in flagged)} did not separate")
+    return {"critique": verdict, "critique_rounds": state.critique_rounds + 1, "notes": notes}
 
 
 def after_critique(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> str:
@@ -294,6 +551,7 @@ async def finalize(state: CriteriaState, runtime: Runtime[CriteriaContext]) -> d
             f"the critic did not approve the last revision: {state.critique.summary or len(state.critique.issues)} issue(s)"
         )
     provenance = Provenance(
+        core_category=state.draft.provenance.core_category,
         source=SOURCE if state.seed_criteria is None else f"{SOURCE}+seed",
         model=model_name(context, "inducer"),
         samples=len(state.texts),
@@ -401,7 +659,7 @@ async def astream_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -447,7 +705,7 @@ async def abuild_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -482,7 +740,7 @@ def build_criteria(
     *,
     model: ModelSpec = None,
     base_url: str | None = None,
-    samples: Sequence[str] | None = None,
+    samples: Sequence[str | Sample] | None = None,
     seed_criteria: CriteriaSet | None = None,
     checkpointer: BaseCheckpointSaver | str | None = None,
     thread_id: str | None = None,
@@ -494,7 +752,8 @@ def build_criteria(
         task: the writing task (a prompt or a genre).
         model: a model spec (`fake`, `openai:MODEL`, `hf:...`) or a chat model; None: the default model.
         base_url: an OpenAI-compatible server for `openai:` specs.
-        samples: texts to ground the criteria in.
+        samples: texts to ground the criteria in: strings, or `Sample(text=..., comment=...)` where a human
+            comment on a text is evidence for its coder.
         seed_criteria: criteria to refine instead of starting from nothing.
         checkpointer: a checkpointer or a SQLite path, for runs that survive an interruption (with `thread_id`).
         **limits: `CriteriaContext` settings: `min_samples`, `max_rounds`, `max_critique_rounds`,

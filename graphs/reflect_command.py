@@ -124,6 +124,15 @@ class ProgressView:
         self.console.print(table)
 
 
+def _thinking(values: list[str] | None) -> dict[str, bool] | None:
+    from writer_r1.graphs.context import parse_thinking
+
+    try:
+        return parse_thinking(values)
+    except ValueError as error:
+        raise UserError(str(error)) from error
+
+
 def _score(value: float | None) -> str:
     return "unscored" if value is None else f"{value:.3f}"
 
@@ -178,6 +187,14 @@ def reflect_command(
     ] = 0.85,
     patience: Annotated[int, typer.Option("--patience", min=1, help="stop after N revisions without gain")] = 2,
     min_gain: Annotated[float, typer.Option("--min-gain", min=0.0, max=1.0, help="least gain to accept")] = 0.01,
+    pairwise_margin: Annotated[
+        float,
+        typer.Option("--pairwise-margin", min=0.0, max=1.0, help="below this gain, require a position-swapped win"),
+    ] = 0.05,
+    thinking: Annotated[
+        list[str] | None,
+        typer.Option("--thinking", help="ROLE=on|off: a reasoning model's thinking for one role (repeatable)"),
+    ] = None,
     pairwise: Annotated[bool, typer.Option("--pairwise", help="also require a position-swapped pairwise win")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the ReflectionResult JSON only")] = False,
     no_library: Annotated[
@@ -202,6 +219,8 @@ def reflect_command(
         judge_model=judge_model,
         memory=memory,
         reflector_model=reflector_model,
+        thinking=_thinking(thinking),
+        pairwise_margin=pairwise_margin,
         max_iterations=max_iterations,
         target_score=target_score,
         patience=patience,

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
+from writer_r1.agents.language import task_language
 from writer_r1.agents.reflector import (
     Reflector,
     fallback_reflection,
@@ -39,6 +40,7 @@ from writer_r1.agents.reflector import (
     strengths_of,
     weak_criteria_ids,
 )
+from writer_r1.agents.writer import Aim
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import StructuredOutputError, UserError
 from writer_r1.core.records import Experience
@@ -112,6 +114,30 @@ def acceptance(
     if accept_constraint_fixes and fixes and gain >= -1e-12:
         return True, f"fixes constraint {', '.join(fixes)} (gain {gain:+.3f})"
     return False, f"gain {gain:+.3f} is below min_gain {min_gain:.3f}"
+
+
+def needs_pairwise(best: Scorecard, candidate: Scorecard, context: ReflectionContext) -> bool:
+    """Whether an accepted candidate must also win a position-swapped pairwise comparison.
+
+    Always with `pairwise_check`; otherwise when its overall gain is below `pairwise_margin` — a gain that small
+    is within the judge's noise (one level on one light criterion), so the two texts are compared side by side,
+    in both orders, before the best draft is replaced. A candidate accepted because it fixes a constraint (an
+    exact check, not a judgement) is not compared.
+
+    Example:
+        >>> from writer_r1.core.scorecard import Scorecard
+        >>> context = ReflectionContext(pairwise_margin=0.05)
+        >>> needs_pairwise(Scorecard(criteria_version="v", overall=0.5), Scorecard(criteria_version="v", overall=0.53),
+        ...                context)
+        True
+    """
+    if best.overall is None or candidate.overall is None:
+        return False
+    if context.pairwise_check:
+        return True
+    gain = candidate.overall - best.overall
+    fixes_only = bool(constraint_fixes(best, candidate)) and gain + 1e-12 < context.min_gain
+    return not fixes_only and gain < context.pairwise_margin
 
 
 def stop_reason(
@@ -188,6 +214,8 @@ async def prepare(state: ReflectionState, runtime: Runtime[ReflectionContext]) -
     task = state.task.strip()
     if not task:
         raise UserError("the task is empty: say what to write")
+    # Loads langdetect's profiles once (file reads) off the event loop; later detections are pure computation.
+    await asyncio.to_thread(task_language, task)
     criteria = state.criteria or await _criteria_for(task, context)
     constraints = (
         list(state.constraints) if state.constraints is not None else await _extract_constraints(task, context)
@@ -215,6 +243,7 @@ async def _criteria_for(task: str, context: ReflectionContext) -> CriteriaSet:
         model=context.model,
         base_url=context.base_url,
         max_concurrency=context.max_concurrency,
+        thinking=context.thinking,
         **overrides,
     )
     _emit({"criteria_choice": choice.describe(), "criteria_action": choice.action})
@@ -269,7 +298,8 @@ async def draft(state: ReflectionState, runtime: Runtime[ReflectionContext]) -> 
     from writer_r1.agents.writer import Writer
 
     context = runtime.context or ReflectionContext()
-    text = await Writer(model_for(context, "writer")).adraft(state.task, temperature=context.draft_temperature)
+    writer = Writer(model_for(context, "writer"), language=task_language(state.task))
+    text = await writer.adraft(state.task, temperature=context.draft_temperature)
     return {"draft": text, "pending": text}
 
 
@@ -312,7 +342,7 @@ async def accept(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
         accepted, verdict = acceptance(
             best.scorecard, card, min_gain=context.min_gain, accept_constraint_fixes=context.accept_constraint_fixes
         )
-        if accepted and context.pairwise_check and best.scorecard.overall is not None:
+        if accepted and needs_pairwise(best.scorecard, card, context):
             accepted, verdict = await _pairwise(context, state, best.text, state.pending, verdict)
     entry = HistoryEntry(
         index=len(state.history),
@@ -421,7 +451,7 @@ async def reflect_node(state: ReflectionState, runtime: Runtime[ReflectionContex
         if entry.base_index == state.best_index and entry.reflection is not None and not entry.accepted
     ]
     tried = [_experience_of(state, entry) for entry in rejected[-MAX_TRIED_SHOWN:]]
-    reflector = Reflector(model_for(context, "reflector"))
+    reflector = Reflector(model_for(context, "reflector"), language=task_language(state.task))
     try:
         reflection = await reflector.areflect(
             state.task,
@@ -443,13 +473,15 @@ async def revise(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
 
     context = runtime.context or ReflectionContext()
     assert state.reflection is not None
-    writer = Writer(model_for(context, "writer"))
+    writer = Writer(model_for(context, "writer"), language=task_language(state.task))
+    assert state.criteria is not None
     try:
         text = await writer.arevise(
             state.task,
             _best(state).text,
             state.reflection,
             constraints=state.constraints or [],
+            aims=aims_of(state.criteria, _best(state).scorecard, state.reflection.targets),
             temperature=context.revise_temperature,
         )
     except asyncio.CancelledError:
@@ -458,6 +490,26 @@ async def revise(state: ReflectionState, runtime: Runtime[ReflectionContext]) ->
         logger.error("the writer failed to revise: %s", error)
         return {"stop_reason": "writer_failed", "iterations": state.iterations + 1}
     return {"pending": text, "pending_reflection": state.reflection, "iterations": state.iterations + 1}
+
+
+def aims_of(criteria: CriteriaSet, scorecard: Scorecard, targets: Sequence[str], limit: int = 3) -> list[Aim]:
+    """The anchor of the next level up for each targeted criterion (the top weaknesses when none is named), and the
+    best level's anchor when that is further up."""
+    known = {criterion.id for criterion in criteria.criteria}
+    chosen = [t for t in dict.fromkeys(targets) if t in known]
+    if not chosen:
+        chosen = [w.id for w in rank_weaknesses(criteria, scorecard) if w.kind == "criterion"]
+    aims = []
+    for criterion_id in chosen[:limit]:
+        criterion = criteria.criterion(criterion_id)
+        score = scorecard.score_of(criterion_id)
+        if score is None or score.level >= criterion.max_level:
+            continue
+        anchor = f"level {score.level + 1}: {criterion.levels[score.level].anchor}"  # levels are 1-based
+        if score.level + 1 < criterion.max_level:  # the best anchor too: it carries the grounded example
+            anchor += f"; best (level {criterion.max_level}): {criterion.levels[-1].anchor}"
+        aims.append(Aim(criterion_id=criterion_id, name=criterion.name, anchor=anchor))
+    return aims
 
 
 # --- routing and assembly --------------------------------------------------------------------------

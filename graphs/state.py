@@ -10,8 +10,8 @@ import operator
 from typing import Annotated
 
 from pydantic import BaseModel, Field
-from writer_r1.core.criteria import CriteriaSet
-from writer_r1.core.records import Code, Critique, RequirementCode
+from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
+from writer_r1.core.records import Category, Code, Critique, RequirementCode
 
 # --- the Grounded-Theory criteria graph ---------------------------------------------------------------
 
@@ -25,11 +25,20 @@ class CodingTally(BaseModel):
     error: str | None = None
 
 
+class Sample(BaseModel):
+    """A sample text, with an optional human comment on it (the coder treats the comment as evidence)."""
+
+    text: str
+    comment: str | None = None
+
+
 class CriteriaInput(BaseModel):
     """What a criteria run starts from."""
 
     task: str = Field(description="The writing task (a prompt or a genre) the criteria are for.")
-    samples: list[str] = Field(default_factory=list, description="Sample texts to ground the criteria in (optional).")
+    samples: list[str | Sample] = Field(
+        default_factory=list, description="Sample texts (or {text, comment}) to ground the criteria in (optional)."
+    )
     seed_criteria: CriteriaSet | None = Field(default=None, description="Criteria to start from and refine (optional).")
 
 
@@ -43,6 +52,13 @@ class CriteriaState(CriteriaInput, CriteriaOutput):
     """The whole state of a criteria run."""
 
     texts: list[str] = Field(default_factory=list, description="Every text coded so far (given, then drafted).")
+    comments: list[str | None] = Field(default_factory=list, description="The human comment on each text, if any.")
+    language: str = Field(default="en", description="The task's language code; every role writes in it.")
+    extracted: Annotated[list[ConstraintSpec], operator.add] = Field(
+        default_factory=list, description="Checkable constraints the extractor found in the task statement."
+    )
+    categories: list[Category] = Field(default_factory=list, description="The latest axial categories.")
+    probes: list[str] = Field(default_factory=list, description="What the latest theoretical samples were asked to probe.")
     coded_upto: int = Field(default=0, description="texts[:coded_upto] are coded; the rest wait for the coder.")
     batch_start: int = Field(default=0, description="First text of the latest batch (its codes measure saturation).")
     codes: Annotated[list[Code], operator.add] = Field(default_factory=list)
@@ -66,12 +82,13 @@ class CodeTask(BaseModel):
     concepts: list[str] = Field(
         default_factory=list, description="Concept labels already in use, for constant comparison."
     )
+    comment: str | None = Field(default=None, description="A human comment on the text (evidence for the coder).")
+    language: str = "en"
 
 
 # --- the MRPO reflection graph ------------------------------------------------------------------------
 
 from writer_r1.agents.reflector import Weakness  # noqa: E402 - reflection part of this module
-from writer_r1.core.criteria import ConstraintSpec  # noqa: E402
 from writer_r1.core.records import Experience, Reflection  # noqa: E402
 from writer_r1.core.scorecard import Scorecard  # noqa: E402
 

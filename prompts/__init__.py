@@ -45,7 +45,11 @@ def template_path(name: str, override: str | os.PathLike[str] | None = None) -> 
 
 
 def render(name: str, *, template: str | os.PathLike[str] | None = None, **variables: object) -> str:
-    """Render the role template `name` (e.g. "judge") with `variables`; a missing variable is an error."""
+    """Render the role template `name` (e.g. "judge") with `variables`; a missing variable is an error.
+
+    `language` (a label such as "Chinese (zh)", see `prompts.language`) defaults to None: English, unsaid.
+    """
+    variables.setdefault("language", None)
     path = template_path(name, template)
     if not path.is_file():
         raise FileNotFoundError(f"no prompt template {path}")

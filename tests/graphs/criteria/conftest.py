@@ -20,6 +20,8 @@ ROLE_MARKERS = {
     "requirements": "You list the explicit requirements of a writing task.",
     "inducer": "You build criteria for judging writing by axial and selective coding",
     "critic": "You review a draft set of criteria",
+    "extractor": "You turn a writing task into checkable constraints",
+    "judge": "You are a careful writing judge",
 }
 
 SAMPLE_SENTENCES = [
@@ -126,6 +128,19 @@ def default_critic(prompt: str, kwargs: dict[str, Any], number: int) -> str:
     return json.dumps({"approved": True, "issues": [], "summary": "fine"})
 
 
+def default_extractor(prompt: str, kwargs: dict[str, Any], number: int) -> str:
+    return json.dumps({"constraints": [], "unverifiable": []})
+
+
+def judged_ids(prompt: str) -> list[tuple[str, int]]:
+    """(criterion id, top level) of each criterion a judge prompt asks about (from its contract lines)."""
+    return [(cid, int(top)) for cid, top in re.findall(r'^- "([^"]+)": level 1 to (\d+)$', prompt, re.MULTILINE)]
+
+
+def default_judge(prompt: str, kwargs: dict[str, Any], number: int) -> str:
+    return json.dumps({cid: {"reason": "r", "level": top} for cid, top in judged_ids(prompt)})
+
+
 RoleReply = Callable[[str, dict[str, Any], int], str]
 
 
@@ -144,6 +159,8 @@ class RoleScript:
             "requirements": default_requirements,
             "inducer": default_inducer,
             "critic": default_critic,
+            "extractor": default_extractor,
+            "judge": default_judge,
             **handlers,
         }
         self.counts: Counter[str] = Counter()

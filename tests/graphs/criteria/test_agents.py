@@ -155,4 +155,5 @@ def test_templates_render_without_missing_variables(name: str) -> None:
     if name == "coder":
         assert "<<<TEXT>>> tin" in prompt and "- imagery" in prompt
     if name == "inducer":
-        assert "[voice] Voice" in prompt and "unclear" in prompt and "writing:word_count_range" in prompt
+        assert "[voice] Voice" in prompt and "unclear" in prompt
+        assert "writing:word_count_range" not in prompt, "the extractor maps requirements to checks, not the inducer"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.core.errors import UserError
-from writer_r1.graphs.commands import read_samples
+from writer_r1.graphs.commands import read_sample_records, read_samples
+from writer_r1.graphs.state import Sample
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,15 @@ def test_read_samples(tmp_path: Path, name: str, content: str, expected: list[st
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     assert read_samples(path) == expected
+
+
+def test_sample_comments_are_read_from_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"text": "one", "comment": " too long "}\n{"text": "two", "comment": ""}\n', encoding="utf-8")
+    assert read_sample_records(path) == [Sample(text="one", comment="too long"), Sample(text="two")]
+    path.write_text('{"text": "one", "comment": 3}\n', encoding="utf-8")
+    with pytest.raises(UserError, match='s.jsonl:1: "comment" must be a string'):
+        read_sample_records(path)
 
 
 @pytest.mark.parametrize(
@@ -98,6 +108,7 @@ def test_a_resumable_run_with_a_checkpoint_file(tmp_path: Path) -> None:
         (("--samples", "/nonexistent/samples.jsonl"), "no such samples file"),
         (("--thread-id", "t"), "--thread-id needs --checkpoint"),
         (("--max-rounds", "-1"), "max_rounds must be >= 0"),
+        (("--thinking", "inducer=maybe"), "--thinking takes ROLE=on|off"),
         (("--model", "nonsense-provider:x"), ""),
     ],
 )
@@ -113,3 +124,11 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], m
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and message in result.stderr
     assert not (tmp_path / "c.json").exists()
+
+
+def test_thinking_and_the_discrimination_check_are_options(tmp_path: Path) -> None:
+    out = tmp_path / "c.json"
+    result = _cli("--task", "A haiku about autumn", "--model", "fake", "--max-rounds", "0", "--max-critique-rounds",
+                  "1", "--no-discrimination-check", "--thinking", "critic=on", "--out", str(out))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert CriteriaSet.model_validate_json(out.read_text()).criteria

@@ -34,7 +34,7 @@ def test_fake_model_builds_a_valid_set_offline() -> None:
 async def test_one_coder_call_per_text_and_one_for_the_task(make_scripted) -> None:
     model, script = make_scripted()
     criteria = await abuild_criteria(TASK, model=model, samples=SAMPLES, min_samples=4, **QUICK)
-    assert script.counts == {"coder": 4, "requirements": 1, "inducer": 1}
+    assert script.counts == {"coder": 4, "requirements": 1, "extractor": 1, "inducer": 1}
     coded = sorted(
         next(i for i, sample in enumerate(SAMPLES) if sample in prompt) for prompt in script.prompts["coder"]
     )

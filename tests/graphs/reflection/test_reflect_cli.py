@@ -96,6 +96,7 @@ def test_draft_and_constraints_from_files(runner: CliRunner, criteria_file: Path
         (["reflect", "--task", "x", "--model", "fake", "--criteria", "/nonexistent.json"], "no such criteria file"),
         (["reflect", "--task", "x", "--model", "nonsense"], "unknown model spec"),
         (["reflect", "--task", "x", "--model", "fake", "--draft", "/nonexistent.txt"], "no such text file"),
+        (["reflect", "--task", "x", "--model", "fake", "--thinking", "narrator=on"], "--thinking takes ROLE=on|off"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str, capsys) -> None:
@@ -124,6 +125,10 @@ def test_end_to_end_against_the_loopback_server(loopback, criteria_file: Path, t
             str(criteria_file),
             "--max-iterations",
             "2",
+            "--thinking",
+            "judge=off",
+            "--pairwise-margin",
+            "0",
             "--json",
         ],
         capture_output=True,
@@ -149,6 +154,8 @@ def test_end_to_end_against_the_loopback_server(loopback, criteria_file: Path, t
         for r in loopback.requests
     }
     assert {"judge", "other"} <= roles
+    judged = [r for r in loopback.requests if "careful writing judge" in r["messages"][0]["content"]]
+    assert {(r.get("chat_template_kwargs") or {}).get("enable_thinking") for r in judged} == {False}
     if result["iterations"]:
         assert {"reflector", "revise"} <= roles
 

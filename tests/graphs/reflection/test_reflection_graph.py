@@ -291,3 +291,26 @@ async def test_a_rejected_plan_is_shown_to_the_next_reflection(roles, criteria) 
     first, second = script.prompts["reflector"]
     assert "Did not work" not in first
     assert "Did not work: [imagery] Tell it as a letter. → rejected (-0.50)" in second
+
+
+async def test_a_gain_within_the_judge_noise_must_win_a_position_swapped_comparison(roles, criteria) -> None:
+    levels = {"D0": {"imagery": 2, "pace": 2}, "R1": {"imagery": 2, "pace": 3}}  # gain 0.25 × 0.25 = 0.0625
+    position_biased = roles(revisions=["«R1» a little better?"], levels=levels, pairwise=lambda a, b: "A")
+    result = await run(position_biased, criteria, max_iterations=1, pairwise_margin=0.1)
+    assert result.history[1].accepted is False and "pairwise check" in result.history[1].verdict
+    assert len(position_biased.prompts["pairwise"]) == 2
+    real_gain = roles(revisions=["«R1» better"], levels=levels, pairwise=lambda a, b: "A" if a == "R1" else "B")
+    result = await run(real_gain, criteria, max_iterations=1, pairwise_margin=0.1)
+    assert result.history[1].accepted is True and "preferred in both orders" in result.history[1].verdict
+    above_margin = roles(revisions=["«R1» better"], levels=levels)  # no pairwise scripted: it must not be asked
+    result = await run(above_margin, criteria, max_iterations=1, pairwise_margin=0.05)
+    assert result.history[1].accepted is True and "pairwise" not in above_margin.prompts
+
+
+async def test_the_writer_is_shown_the_anchor_of_the_level_it_aims_for(roles, criteria) -> None:
+    script = roles(revisions=["«R1» x"], levels={"D0": {"imagery": 2, "pace": 4}, "R1": {"imagery": 4, "pace": 4}})
+    await run(script, criteria, max_iterations=1)
+    prompt = script.prompts["revise"][0]
+    assert "- Imagery: level 3: imagery level 3" in prompt  # the reflection targets imagery, now at level 2
+    assert "Pace:" not in prompt
+    assert "keep every other sentence exactly as it is" in prompt

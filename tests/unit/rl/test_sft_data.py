@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -31,12 +32,15 @@ def test_best_draft_rows_keep_the_best_accepted_revision_per_task() -> None:
     assert answers == {"Write about the sea": "Salt on the rail, gulls.", "Write about rain": "Rain on tin roofs."}
 
 
-def test_reflection_rows_show_the_scorecard_and_answer_with_plan_and_revision() -> None:
+def test_memory_reflection_rows_are_the_writers_revision_prompt_as_the_graph_renders_it() -> None:
+    from writer_r1.agents.writer import Writer
+
     rows = reflection_rows(EXPERIENCES)
-    assert len(rows) == 3
+    assert len(rows) == 3  # no scorecard in memory: the writer's row only, one per accepted revision
     prompt, answer = rows[0]["messages"][0]["content"], rows[0]["messages"][1]["content"]
-    assert "imagery" in prompt and "0.200" in prompt and "The sea." in prompt
-    assert answer.startswith("Diagnosis: flat imagery") and answer.endswith("Grey swell under gulls.")
+    first = EXPERIENCES[0]
+    assert prompt == Writer(None).revise_prompt(first.task, first.draft, first.reflection)
+    assert "flat imagery" in prompt and "add one concrete image" in prompt and answer == "Grey swell under gulls."
 
 
 def test_rows_become_a_dataset() -> None:
@@ -55,7 +59,7 @@ def test_data_sft_command_reads_an_experience_memory(tmp_path: Path) -> None:
     out = tmp_path / "sft.jsonl"
     result = CliRunner().invoke(app, ["data", "sft", "--memory", str(path), "--out", str(out), "--kind", "reflection"])
     assert result.exit_code == 0, result.output
-    assert len(out.read_text().splitlines()) == 3
+    assert len(out.read_text().splitlines()) == 3  # one writer row per accepted revision
 
 
 def test_rows_from_a_reflection_trajectory() -> None:
@@ -83,7 +87,17 @@ def test_rows_from_a_reflection_trajectory() -> None:
                               criteria=criteria, stop_reason="patience", iterations=2)
     best = rows_from_results(["Write about the sea"], [result])
     assert [row["messages"][1]["content"] for row in best] == ["Gulls over grey swell."]
-    [row] = rows_from_results(["Write about the sea"], [result], kind="reflection")
-    prompt, answer = row["messages"][0]["content"], row["messages"][1]["content"]
-    assert "The sea." in prompt and "imagery" in prompt and "0.000" in prompt
-    assert answer.startswith("Diagnosis: no images") and answer.endswith("Gulls over grey swell.")
+    reflector_turn, writer_turn = rows_from_results(["Write about the sea"], [result], kind="reflection")
+    # The very prompts the graph renders (agents' prompt builders), answered as the graph's models answered.
+    from writer_r1.agents.reflector import Reflector, rank_weaknesses
+    from writer_r1.agents.writer import Writer
+    from writer_r1.graphs.reflection import aims_of
+
+    expected = Reflector(None).prompt("Write about the sea", "The sea.", criteria, card(1),
+                                      weaknesses=rank_weaknesses(criteria, card(1)))
+    assert reflector_turn["messages"][0]["content"] == expected
+    assert json.loads(reflector_turn["messages"][1]["content"]) == plan.model_dump()
+    expected = Writer(None).revise_prompt("Write about the sea", "The sea.", plan,
+                                          aims=aims_of(criteria, card(1), plan.targets))
+    assert writer_turn["messages"][0]["content"] == expected and "- Imagery: level 2: some" in expected
+    assert writer_turn["messages"][1]["content"] == "Gulls over grey swell."
