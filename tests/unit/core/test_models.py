@@ -69,10 +69,10 @@ def test_unknown_provider_passes_through_to_init_chat_model() -> None:
         load_chat_model("notaprovider:some-model")
 
 
-def test_hf_spec_loads_nothing_until_used() -> None:
+def test_hf_spec_loads_nothing_until_used(tmp_path) -> None:
     code = (
         "import sys; from writer_r1.core.models import load_chat_model; "
-        "m = load_chat_model('hf:Qwen/Qwen3-0.6B'); "
+        f"m = load_chat_model('hf:{tmp_path}'); "
         "print('transformers' in sys.modules, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -128,3 +128,59 @@ def test_model_identity_distinguishes_models() -> None:
     a = model_identity(load_chat_model("openai:a", base_url="http://127.0.0.1:9/v1"))
     b = model_identity(load_chat_model("openai:b", base_url="http://127.0.0.1:9/v1"))
     assert a != b and "openai" not in a.lower() or a != b
+
+
+# --- the embedded default when it cannot be had: seconds, and what to do ------------------------------
+
+
+def _says_what_to_do(message: str) -> None:
+    assert "--model openai:MODEL" in message and "WRITER_R1_BASE_URL" in message and "--model fake" in message
+
+
+def test_hf_model_not_cached_while_offline_fails_at_once(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    started = time.monotonic()
+    with pytest.raises(ModelSpecError, match="not in the local Hugging Face cache") as raised:
+        load_chat_model("hf:writer-r1-tests/never-downloaded")
+    assert time.monotonic() - started < 5
+    _says_what_to_do(str(raised.value))
+
+
+def test_hf_model_with_the_hub_unreachable_fails_fast_naming_it(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    started = time.monotonic()
+    with pytest.raises(ModelSpecError, match=r"Hub \(http://127.0.0.1:9\) cannot be reached") as raised:
+        load_chat_model("hf:writer-r1-tests/never-downloaded")
+    assert time.monotonic() - started < 10
+    _says_what_to_do(str(raised.value))
+
+
+def test_base_install_without_torch_says_which_extra(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # what `import torch` meets in a base install
+    with pytest.raises(ModelSpecError, match=r"needs torch.*pip install -e \"\.\[hf\]\"") as raised:
+        load_chat_model(f"hf:{tmp_path}")
+    _says_what_to_do(str(raised.value))
+
+
+def test_default_model_without_anything_fails_in_seconds_from_the_cli(tmp_path) -> None:
+    """No --model, no WRITER_R1_BASE_URL, no network: one line that says what to do, exit 2, in seconds."""
+    import os
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WRITER_R1_MODEL")}
+    env.pop("WRITER_R1_BASE_URL", None)
+    env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), WRITER_R1_HOME=str(tmp_path / "home"))
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "writer_r1.cli", "reflect", "--task", "Write a haiku about frost"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - started < 60
+    assert "hf:Qwen/Qwen3-0.6B" in done.stderr and "--model fake" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
