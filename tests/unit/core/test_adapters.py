@@ -72,3 +72,9 @@ def test_duplicate_names_get_distinct_ids() -> None:
     item = {"name": "Style", "criteria_description": "d", **{band: band for band in WRITINGBENCH_BANDS}}
     criteria = CriteriaSet.from_writingbench({"query": "q", "criteria": [item, item]})
     assert [c.id for c in criteria.criteria] == ["style", "style-2"]
+
+
+def test_writingbench_criterion_with_a_null_name_is_a_clear_error() -> None:
+    item = {"name": None, "criteria_description": "d", **{band: "x" for band in WRITINGBENCH_BANDS}}
+    with pytest.raises(UserError, match=r"criterion 0 lacks \['name'\]"):
+        CriteriaSet.from_writingbench({"query": "q", "checklist": [item]})
