@@ -63,7 +63,7 @@ def test_unscored_criteria_are_listed_with_their_reason(files, make_loopback) ->
     base = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
             "--model", "openai:loopback-model", "--base-url", server.base_url]
     table = CliRunner().invoke(_app(), base, env={"COLUMNS": "200"})
-    assert table.exit_code == 0, table.output
+    assert table.exit_code == 4, table.output  # nothing scored
     assert table.stdout.count("unscored") >= 3 and "no JSON object" in table.stdout
     as_json = CliRunner().invoke(_app(), [*base, "--json"])
     card = json.loads(as_json.stdout)
@@ -101,3 +101,25 @@ def test_the_real_cli_prints_a_user_error_as_one_line_with_exit_2(files) -> None
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "invalid criteria file" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_exit_codes_tell_a_complete_card_from_an_incomplete_one(files, make_loopback) -> None:
+    from writer_r1.testing import fake_responder
+
+    def no_imagery(request: dict) -> str:
+        return "no verdict" if "imagery" in json.dumps(request.get("response_format", {})) else fake_responder(request)
+
+    server = make_loopback(responder=no_imagery)
+    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]), "--json",
+            "--model", "openai:loopback-model", "--base-url", server.base_url, "--criteria-per-call", "1"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 3, result.output
+    card = json.loads(result.stdout)
+    assert [u["criterion_id"] for u in card["unscored"]] == ["imagery"] and len(card["scores"]) == 2
+
+
+def test_an_empty_text_is_an_error_not_a_score(files, tmp_path) -> None:
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(tmp_path / "empty.txt"), "--model", "fake"]
+    result = CliRunner().invoke(_app(), args)
+    assert isinstance(result.exception, UserError) and "is empty" in str(result.exception)
