@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import PrivateAttr
-from writer_r1.core.chat_backend import InProcessChatModel
+from writer_r1.core.chat_backend import InProcessChatModel, Request
 from writer_r1.core.errors import ModelSpecError
 
 logger = logging.getLogger(__name__)
@@ -170,21 +170,23 @@ class HuggingFaceChatModel(InProcessChatModel):
                 self._loaded = _load_shared(self.model_id, self.device, self.torch_dtype)
             return self._loaded
 
-    def complete(self, conversations: list[list[dict[str, str]]], schema: dict[str, Any] | None) -> list[str]:
+    def complete(self, requests: list[Request]) -> list[str]:
         import torch
 
         tokenizer, model = self._load()
         replies = []
-        for conversation in conversations:
+        for request in requests:
             prompt = tokenizer.apply_chat_template(
-                conversation, tokenize=False, add_generation_prompt=True, enable_thinking=self.enable_thinking
+                request.conversation, tokenize=False, add_generation_prompt=True, enable_thinking=self.enable_thinking
             )
             inputs = tokenizer(prompt, return_tensors="pt").to(model.device)
-            sampling = {"do_sample": self.temperature > 0}
+            options: dict[str, Any] = {"do_sample": self.temperature > 0}
             if self.temperature > 0:
-                sampling.update(temperature=self.temperature, top_p=self.top_p)
+                options.update(temperature=self.temperature, top_p=self.top_p)
+            if request.stop:  # generation ends at a stop string; the caller cuts the reply before it
+                options.update(stop_strings=list(request.stop), tokenizer=tokenizer)
             with self._lock, torch.no_grad():
-                output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, **sampling)
+                output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, **options)
             new_tokens = output[0, inputs["input_ids"].shape[1] :]
             replies.append(tokenizer.decode(new_tokens, skip_special_tokens=True))
         return replies

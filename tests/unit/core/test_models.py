@@ -79,9 +79,9 @@ def test_hf_spec_loads_nothing_until_used(tmp_path) -> None:
     assert out == ["False", "False"]
 
 
-def test_vllm_backend_batches_concurrent_requests_and_enforces_schemas(monkeypatch) -> None:
+def _stand_in_vllm(monkeypatch, batches: list, seconds_per_batch: float = 0.0) -> None:
     """vLLM cannot run here: a stand-in with `vllm.LLM`'s interface records what the backend asks of it."""
-    batches: list[list] = []
+    import time
 
     class StructuredOutputsParams:
         def __init__(self, json=None):
@@ -96,11 +96,15 @@ def test_vllm_backend_batches_concurrent_requests_and_enforces_schemas(monkeypat
             self.model = model
 
         def chat(self, conversations, sampling_params, use_tqdm=False):
-            batches.append(conversations)
-            schema = sampling_params.kwargs["structured_outputs"]
-            text = '{"ok": true}' if schema is not None else "prose"
-            out = types.SimpleNamespace(text=text)
-            return [types.SimpleNamespace(outputs=[out]) for _ in conversations]
+            assert isinstance(sampling_params, list) and len(sampling_params) == len(conversations)
+            batches.append((conversations, sampling_params))
+            time.sleep(seconds_per_batch)  # the GPU's time: requests keep arriving meanwhile
+            replies = []
+            for params in sampling_params:
+                schema = params.kwargs["structured_outputs"]
+                text = '{"ok": true}' if schema is not None else "prose. STOP and more"
+                replies.append(types.SimpleNamespace(outputs=[types.SimpleNamespace(text=text)]))
+            return replies
 
     vllm = types.ModuleType("vllm")
     vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
@@ -109,19 +113,51 @@ def test_vllm_backend_batches_concurrent_requests_and_enforces_schemas(monkeypat
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setitem(sys.modules, "vllm.sampling_params", sampling)
 
+
+def test_vllm_backend_batches_concurrent_requests_and_enforces_schemas(monkeypatch) -> None:
     import asyncio
 
+    batches: list = []
+    _stand_in_vllm(monkeypatch, batches)
     model = load_chat_model("vllm:tiny", batch_window_s=0.05)
 
     async def many() -> list[str]:
         replies = await asyncio.gather(*(model.ainvoke([HumanMessage(f"q{i}")]) for i in range(8)))
         return [r.content for r in replies]
 
-    assert asyncio.run(many()) == ["prose"] * 8
-    assert max(len(batch) for batch in batches) > 1, "concurrent requests should share an engine call"
+    assert asyncio.run(many()) == ["prose. STOP and more"] * 8
+    assert max(len(conversations) for conversations, _ in batches) > 1, "concurrent requests share an engine call"
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
     assert model.invoke("q", response_format=fmt).content == '{"ok": true}'
-    assert batches[-1] == [[{"role": "user", "content": "q"}]]
+    conversations, params = batches[-1]
+    assert conversations == [[{"role": "user", "content": "q"}]] and params[0].kwargs["structured_outputs"].json
+
+
+def test_vllm_backend_gets_256_concurrent_calls_as_batches_of_at_least_128(monkeypatch) -> None:
+    """No thread per call: the calls await the engine's futures, so the engine sees them together."""
+    import asyncio
+
+    batches: list = []
+    _stand_in_vllm(monkeypatch, batches, seconds_per_batch=0.05)
+    model = load_chat_model("vllm:tiny")
+
+    async def many() -> list:
+        return await asyncio.gather(*(model.ainvoke([HumanMessage(f"q{i}")]) for i in range(256)))
+
+    assert len(asyncio.run(many())) == 256
+    sizes = [len(conversations) for conversations, _ in batches]
+    assert sum(sizes) == 256 and min(sizes) >= 128, sizes
+
+
+def test_in_process_backends_honour_stop_and_content_blocks(monkeypatch) -> None:
+    batches: list = []
+    _stand_in_vllm(monkeypatch, batches)
+    model = load_chat_model("vllm:tiny")
+    blocks = [{"type": "text", "text": "Write "}, {"type": "text", "text": "a haiku"}]
+    reply = model.invoke([HumanMessage(blocks)], stop=["STOP"])
+    assert reply.content == "prose. "  # the reply ends before the stop sequence
+    conversations, params = batches[-1]
+    assert conversations == [[{"role": "user", "content": "Write a haiku"}]] and params[0].kwargs["stop"] == ["STOP"]
 
 
 def test_model_identity_distinguishes_models() -> None:
