@@ -83,7 +83,8 @@ def hoist_root_flags(argv: Sequence[str], flags: frozenset[str] = frozenset()) -
     """
     args = list(argv)
     end = args.index("--") if "--" in args else len(args)
-    hoisted, kept = [], []
+    hoisted: list[str] = []
+    kept: list[str] = []
     for position, arg in enumerate(args[:end]):
         previous = args[position - 1] if position else ""
         is_value = previous.startswith("-") and "=" not in previous and previous not in flags | set(_ROOT_FLAGS)
@@ -139,11 +140,9 @@ def check_server(argv: Sequence[str], timeout_s: float = 5.0) -> None:
 
 def _message(error: BaseException) -> str:
     """The one line a user sees for `error`."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - a base dependency through langchain-openai
-        openai = None
-    if openai is not None and isinstance(error, openai.APIConnectionError):
+    import openai  # a base dependency, through langchain-openai
+
+    if isinstance(error, openai.APIConnectionError):
         url = getattr(getattr(error, "request", None), "url", None)
         return f"cannot reach the model server{f' at {url}' if url else ''}: {error}"
     text = str(error).strip()

@@ -133,7 +133,7 @@ def _load_shared(model_id: str, device: str | None, dtype: str) -> tuple[Any, An
         except OSError as error:
             _FAILED[key] = ModelSpecError(f"cannot load hf:{model_id}: {str(error).splitlines()[0]}; {ALTERNATIVES}")
             raise _FAILED[key] from error
-        model = model.to(device)
+        model = model.to(device)  # type: ignore[arg-type]  # transformers types .to loosely
         model.eval()
         _LOADED[key] = (tokenizer, model)
         while len(_LOADED) > MAX_LOADED_MODELS:

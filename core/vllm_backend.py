@@ -64,7 +64,9 @@ class VLLMChatModel(InProcessChatModel):
                 try:
                     import vllm
                 except ImportError as error:
-                    raise ImportError("spec 'vllm:' needs vLLM on a GPU machine: pip install 'writer-r1[vllm]'") from error
+                    raise ImportError(
+                        "spec 'vllm:' needs vLLM on a GPU machine: pip install 'writer-r1[vllm]'"
+                    ) from error
                 logger.info("starting vLLM engine for %s", self.model_id)
                 self._engine = vllm.LLM(model=self.model_id, **self.engine_kwargs)
                 self._queue = queue.Queue()

@@ -129,7 +129,7 @@ def loop_safe(model: Any) -> Any:
     copy.http_async_client = loop_safe_async_client(timeout)
     copy.async_client = None
     copy.root_async_client = None
-    copy.validate_environment()
+    copy.validate_environment()  # type: ignore[operator]  # a pydantic validator, callable at run time
     return copy
 
 
@@ -253,8 +253,12 @@ class ReflectiveChatModel(BaseChatModel):
             params["ls_stop"] = list(stop or self.stop or [])
         return params
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, BaseMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         """The base model bound to `tools`: tool calls are not reflected on."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
         return self.base.bind_tools(tools, **kwargs)
 
     def with_structured_output(self, schema: Any, *, include_raw: bool = False, **kwargs: Any) -> Any:
