@@ -29,7 +29,8 @@ app = typer.Typer(
 err_console = Console(stderr=True, soft_wrap=True)  # one line stays one line, in a terminal or a log file
 _state = {"debug": False}
 _ROOT_FLAGS = ("--debug", "--verbose", "-v")
-_MODEL_COMMANDS = {"reflect", "judge", "criteria", "verify", "eval", "data"}
+_MODEL_COMMANDS = {("reflect",), ("judge",), ("criteria", "build"), ("verify", "text"), ("data", "prepare"), ("eval",)}
+"""Commands that call a model (their first one or two words): the ones worth checking the server for."""
 
 
 def _version(value: bool) -> None:
@@ -121,7 +122,8 @@ def check_server(argv: Sequence[str], timeout_s: float = 5.0) -> None:
     """Fail at once, naming the URL, when the OpenAI-compatible server a model command will use is unreachable."""
     from writer_r1.core.errors import UserError
 
-    if not set(argv) & _MODEL_COMMANDS or "--help" in argv:
+    words = [arg for arg in argv if not arg.startswith("-")][:2]
+    if "--help" in argv or not any(tuple(words[: len(c)]) == c for c in _MODEL_COMMANDS):
         return
     model = _option(argv, "--model", "-m") or os.environ.get("WRITER_R1_MODEL")
     base_url = _option(argv, "--base-url") or os.environ.get("WRITER_R1_BASE_URL")

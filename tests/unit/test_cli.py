@@ -76,3 +76,15 @@ def test_root_flags_are_hoisted_but_option_values_stay() -> None:
     assert hoist_root_flags(["judge", "--json", "--debug"], frozenset({"--json"})) == ["--debug", "judge", "--json"]
     assert hoist_root_flags(["reflect", "--task", "--debug"]) == ["reflect", "--task", "--debug"]
     assert hoist_root_flags(["reflect", "--", "--debug"]) == ["reflect", "--", "--debug"]
+
+
+def test_commands_without_a_model_do_not_check_the_server(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "WRITER_R1_BASE_URL": "http://127.0.0.1:9/v1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "writer_r1.cli", "data", "sft", "--memory", str(tmp_path / "none.sqlite"), "--out",
+         str(tmp_path / "o.jsonl")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert result.returncode == 2 and "no experience memory" in result.stderr, result.stderr
