@@ -76,7 +76,7 @@ def punkt_english() -> Any:
 
     rules = LanguageVars(multi_char_punct_pattern=_MULTI_CHAR_PUNCT, boundary_realignment_pattern=_NLTK_REALIGNMENT)
 
-    class NltkPunkt(punkt.PunktSentenceTokenizer):
+    class NltkPunkt(punkt.PunktSentenceTokenizer):  # type: ignore[misc, valid-type]
         __slots__ = ("breaks",)
 
         def __init__(self) -> None:
@@ -112,7 +112,7 @@ def _treebank() -> Any:
     """
     from nltk.tokenize.destructive import NLTKWordTokenizer as Base
 
-    class StdlibWordTokenizer(Base):
+    class StdlibWordTokenizer(Base):  # type: ignore[misc, valid-type]
         STARTING_QUOTES = [(_stdlib(p), s) for p, s in Base.STARTING_QUOTES]
         ENDING_QUOTES = [(_stdlib(p), s) for p, s in Base.ENDING_QUOTES]
         PUNCTUATION = [(_stdlib(p), s) for p, s in Base.PUNCTUATION]
