@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from langchain_openai import ChatOpenAI
-from langchain_tests.integration_tests import ChatModelIntegrationTests
-from langchain_tests.unit_tests import ChatModelUnitTests
-from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
-from writer_r1.graphs.reflective_model import ReflectiveChatModel
-from writer_r1.testing import OpenAICompatServer
+
+pytest.importorskip("langchain_tests", reason="langchain-tests is not installed (pip install -e '.[dev]')")
+from langchain_tests.integration_tests import ChatModelIntegrationTests  # noqa: E402
+from langchain_tests.unit_tests import ChatModelUnitTests  # noqa: E402
+from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level  # noqa: E402
+from writer_r1.graphs.reflective_model import ReflectiveChatModel  # noqa: E402
+from writer_r1.testing import OpenAICompatServer  # noqa: E402
 
 CRITERIA = CriteriaSet(
     task="a reply",
