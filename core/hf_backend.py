@@ -13,9 +13,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 from writer_r1.core.chat_backend import InProcessChatModel, Request
 from writer_r1.core.errors import ModelSpecError
+from writer_r1.core.lru import LRU
 
 logger = logging.getLogger(__name__)
 
@@ -141,11 +142,18 @@ def _load_shared(model_id: str, device: str | None, dtype: str) -> tuple[Any, An
         return _LOADED[key]
 
 
+def grammar_available() -> bool:
+    """Whether `xgrammar` is installed (extra `[hf]`): then JSON Schemas are enforced while decoding."""
+    return not _missing("xgrammar")
+
+
 class HuggingFaceChatModel(InProcessChatModel):
     """Chat with a local or Hub transformers model.
 
-    It cannot enforce a JSON Schema, so structured calls state the schema in the prompt and scan
-    the reply (see `writer_r1.core.structured`).
+    With `xgrammar` installed (it comes with the `[hf]` extra) a `response_format` JSON Schema is enforced
+    while decoding, as vLLM does: every token that would break the schema is masked, so even a small model
+    returns schema-valid JSON. Without it, structured calls state the schema in the prompt and scan the reply
+    (see `writer_r1.core.structured`).
 
     Example:
         >>> model = HuggingFaceChatModel(model_id="Qwen/Qwen3-0.6B")  # nothing is loaded yet
@@ -153,11 +161,12 @@ class HuggingFaceChatModel(InProcessChatModel):
         'Qwen/Qwen3-0.6B'
     """
 
-    supports_response_format: bool = False
+    supports_response_format: bool = Field(default_factory=grammar_available)
     device: str | None = None  # None: the first GPU when torch sees one, else the CPU
     torch_dtype: str = "auto"
     enable_thinking: bool = False
     _loaded: tuple[Any, Any] | None = PrivateAttr(default=None)
+    _grammars: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -185,8 +194,27 @@ class HuggingFaceChatModel(InProcessChatModel):
                 options.update(temperature=self.temperature, top_p=self.top_p)
             if request.stop:  # generation ends at a stop string; the caller cuts the reply before it
                 options.update(stop_strings=list(request.stop), tokenizer=tokenizer)
+            if request.schema is not None and self.supports_response_format:
+                options["logits_processor"] = [self._grammar(tokenizer, model, request.schema)]
             with self._lock, torch.no_grad():
                 output = model.generate(**inputs, max_new_tokens=self.max_new_tokens, **options)
             new_tokens = output[0, inputs["input_ids"].shape[1] :]
             replies.append(tokenizer.decode(new_tokens, skip_special_tokens=True))
         return replies
+
+    def _grammar(self, tokenizer: Any, model: Any, schema: dict[str, Any]) -> Any:
+        """A fresh xgrammar logits processor for `schema` (compiled grammars are kept, 32 at most)."""
+        import json
+
+        import xgrammar
+        from xgrammar.contrib.hf import LogitsProcessor
+
+        with self._lock:
+            if self._grammars is None:
+                info = xgrammar.TokenizerInfo.from_huggingface(tokenizer, vocab_size=model.config.vocab_size)
+                self._grammars = (xgrammar.GrammarCompiler(info), LRU(32))
+            compiler, compiled = self._grammars
+            key = json.dumps(schema, sort_keys=True)
+            if key not in compiled:
+                compiled[key] = compiler.compile_json_schema(key, any_whitespace=False)
+            return LogitsProcessor(compiled[key])

@@ -19,7 +19,7 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)  # control characters inside strings (small models write them) are kept
 
 
 def iter_json_objects(text: str, decoder: json.JSONDecoder = _DECODER) -> Iterator[dict[str, Any]]:
