@@ -11,9 +11,27 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` imports on first use
+    from writer_r1.agents.extractor import ConstraintExtractor
+    from writer_r1.agents.judge import Judge
+    from writer_r1.constraints import averify, verify
+    from writer_r1.constraints.verify import ConstraintReport
+    from writer_r1.core.criteria import ConstraintSpec, CriteriaSet, Criterion, Dimension, Level
+    from writer_r1.core.models import load_chat_model
+    from writer_r1.core.scorecard import ConstraintResult, CriterionScore, Scorecard, UnscoredCriterion
+    from writer_r1.core.structured import ainvoke_structured, invoke_structured
+    from writer_r1.graphs.criteria import abuild_criteria, astream_criteria, build_criteria
+    from writer_r1.graphs.reflection import ReflectionResult, areflect, reflect
+    from writer_r1.graphs.reflective_model import ReflectiveChatModel
+    from writer_r1.memory.experience import ExperienceMemory
+    from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
+    from writer_r1.memory.library import CriteriaLibrary
+    from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
+    from writer_r1.rl.rlmr import rlmr_rewards
 
 _EXPORTS = {
     # data model
@@ -26,6 +44,7 @@ _EXPORTS = {
     "CriterionScore": "writer_r1.core.scorecard",
     "UnscoredCriterion": "writer_r1.core.scorecard",
     "ConstraintResult": "writer_r1.core.scorecard",
+    "ConstraintReport": "writer_r1.constraints.verify",
     # models
     "load_chat_model": "writer_r1.core.models",
     "invoke_structured": "writer_r1.core.structured",
@@ -37,10 +56,12 @@ _EXPORTS = {
     "averify": "writer_r1.constraints",
     "build_criteria": "writer_r1.graphs.criteria",
     "abuild_criteria": "writer_r1.graphs.criteria",
+    "astream_criteria": "writer_r1.graphs.criteria",
     "criteria_for": "writer_r1.graphs.library_reuse",
     "acriteria_for": "writer_r1.graphs.library_reuse",
     "reflect": "writer_r1.graphs.reflection",
     "areflect": "writer_r1.graphs.reflection",
+    "ReflectionResult": "writer_r1.graphs.reflection",
     "ReflectiveChatModel": "writer_r1.graphs.reflective_model",
     "CriteriaLibrary": "writer_r1.memory.library",
     "ExperienceMemory": "writer_r1.memory.experience",

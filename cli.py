@@ -1,12 +1,16 @@
 """The `writer-r1` command line.
 
-Errors are one clear line and exit code 2; `--debug` shows the traceback instead.
+Errors are one clear line (never wrapped when stderr is not a terminal) and exit code 2; `--debug` (before or
+after the subcommand) shows the traceback instead. A `--base-url` (or `WRITER_R1_BASE_URL`) that cannot be
+reached is named at once, before any work starts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import click
@@ -22,8 +26,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # one line stays one line, in a terminal or a log file
 _state = {"debug": False}
+_ROOT_FLAGS = ("--debug", "--verbose", "-v")
+_MODEL_COMMANDS = {("reflect",), ("judge",), ("criteria", "build"), ("verify", "text"), ("data", "prepare"), ("eval",)}
+"""Commands that call a model (their first one or two words): the ones worth checking the server for."""
 
 
 def _version(value: bool) -> None:
@@ -66,10 +73,92 @@ def _register() -> None:
     app.add_typer(data_app, name="data")
 
 
+def hoist_root_flags(argv: Sequence[str], flags: frozenset[str] = frozenset()) -> list[str]:
+    """`--debug` / `--verbose` written after the subcommand, moved before it (where the root options live).
+    A token that is the value of an option (one not in `flags`, the options that take no value) stays.
+
+    >>> hoist_root_flags(["reflect", "--task", "x", "--debug"])
+    ['--debug', 'reflect', '--task', 'x']
+    >>> hoist_root_flags(["reflect", "--task", "--debug"])  # the value of --task stays
+    ['reflect', '--task', '--debug']
+    """
+    args = list(argv)
+    end = args.index("--") if "--" in args else len(args)
+    hoisted: list[str] = []
+    kept: list[str] = []
+    for position, arg in enumerate(args[:end]):
+        previous = args[position - 1] if position else ""
+        is_value = previous.startswith("-") and "=" not in previous and previous not in flags | set(_ROOT_FLAGS)
+        (hoisted if arg in _ROOT_FLAGS and not is_value else kept).append(arg)
+    return hoisted + kept + args[end:]
+
+
+def _flags() -> frozenset[str]:
+    """Every option of every command that takes no value."""
+    command = typer.main.get_command(app)
+    names: set[str] = {"--help"}
+    stack = [command]
+    while stack:
+        current = stack.pop()
+        for param in current.params:
+            if isinstance(param, click.Option) and (param.is_flag or param.count):
+                names.update(param.opts)
+                names.update(param.secondary_opts)
+        stack.extend(getattr(current, "commands", {}).values())
+    return frozenset(names)
+
+
+def _option(argv: Sequence[str], *names: str) -> str | None:
+    for position, arg in enumerate(argv):
+        for name in names:
+            if arg == name and position + 1 < len(argv):
+                return argv[position + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def check_server(argv: Sequence[str], timeout_s: float = 5.0) -> None:
+    """Fail at once, naming the URL, when the OpenAI-compatible server a model command will use is unreachable."""
+    from writer_r1.core.errors import UserError
+
+    words = [arg for arg in argv if not arg.startswith("-")][:2]
+    if "--help" in argv or not any(tuple(words[: len(c)]) == c for c in _MODEL_COMMANDS):
+        return
+    model = _option(argv, "--model", "-m") or os.environ.get("WRITER_R1_MODEL")
+    base_url = _option(argv, "--base-url") or os.environ.get("WRITER_R1_BASE_URL")
+    if not base_url or (model is not None and not model.startswith("openai")):
+        return
+    import httpx
+
+    try:
+        httpx.get(base_url.rstrip("/") + "/models", timeout=timeout_s)
+    except httpx.HTTPError as error:
+        raise UserError(
+            f"cannot reach the model server at {base_url} ({type(error).__name__}: {error or 'no answer'}); "
+            "start it (e.g. vllm serve MODEL) or fix --base-url / WRITER_R1_BASE_URL"
+        ) from error
+
+
+def _message(error: BaseException) -> str:
+    """The one line a user sees for `error`."""
+    import openai  # a base dependency, through langchain-openai
+
+    if isinstance(error, openai.APIConnectionError):
+        url = getattr(getattr(error, "request", None), "url", None)
+        return f"cannot reach the model server{f' at {url}' if url else ''}: {error}"
+    text = str(error).strip()
+    return " ".join(text.split("\n")[0].split()) if text else type(error).__name__
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `writer-r1` script."""
     _register()
+    argv = hoist_root_flags(sys.argv[1:] if argv is None else argv, _flags())
+    if "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)]:
+        _state["debug"] = True
     try:
+        check_server(argv)
         app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
@@ -85,8 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # noqa: BLE001 - the CLI's contract: one line, exit 2
         if _state["debug"]:
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(_message(error))}", highlight=False, markup=True)
         sys.exit(2)
 
 

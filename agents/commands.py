@@ -100,17 +100,40 @@ def judge_command(
         typer.Option("--timeout", min=0.001, help="seconds for the whole judgement; what is not judged by then is unscored"),
     ] = None,
 ) -> None:
-    """Score a text against a criteria file: per-criterion levels and reasons, subtotals, overall."""
+    """Score a text against a criteria file: per-criterion levels and reasons, subtotals, overall.
+
+    Exit code: 0 when every criterion is scored, 3 when some are unscored (an incomplete card), 4 when none
+    is scored (e.g. the model server is down), 2 for an error.
+    """
     from writer_r1.agents.judge import Judge
     from writer_r1.core.models import default_model_spec
 
     criteria_set = load_criteria_file(criteria)
     body = _read_text(text)
+    if not body.strip():
+        raise UserError(f"the text to judge ({text}) is empty")
     judge = Judge(
         model or default_model_spec(), base_url=base_url, criteria_per_call=criteria_per_call, cache=None, timeout=timeout
     )
     card = judge.score(body, criteria_set, task)
     if as_json:
         typer.echo(card.model_dump_json(indent=2))
-        return
-    Console().print(scorecard_table(card, criteria_set))
+    else:
+        Console().print(scorecard_table(card, criteria_set))
+    code = judge_exit_code(card)
+    if code:
+        raise typer.Exit(code)
+
+
+EXIT_INCOMPLETE = 3
+"""`writer-r1 judge` exit code when some criteria are unscored."""
+EXIT_NOTHING_SCORED = 4
+"""`writer-r1 judge` exit code when no criterion is scored."""
+
+
+def judge_exit_code(card: Scorecard) -> int:
+    """0 for a complete scorecard, `EXIT_INCOMPLETE` when some criteria are unscored, `EXIT_NOTHING_SCORED`
+    when none is scored."""
+    if not card.unscored:
+        return 0
+    return EXIT_NOTHING_SCORED if not card.scores else EXIT_INCOMPLETE

@@ -36,6 +36,7 @@ from writer_r1.constraints.errors import ConstraintError
 from writer_r1.constraints.registry import catalog, checker_for
 from writer_r1.core.criteria import ConstraintSpec
 from writer_r1.core.errors import StructuredOutputError
+from writer_r1.core.fake import register_fake_reply
 from writer_r1.core.records import ExtractedConstraints
 
 logger = logging.getLogger(__name__)
@@ -363,3 +364,11 @@ class ConstraintExtractor:
             else:
                 invalid.append((spec, problem))
         return valid, invalid
+
+
+def _fake_extraction(messages: list[BaseMessage]) -> dict[str, Any]:
+    """The `fake` model's extraction: nothing beyond the rules (which the cross-check adds), always valid."""
+    return ExtractedConstraints().model_dump(mode="json")
+
+
+register_fake_reply(ExtractedConstraints.__name__, _fake_extraction)

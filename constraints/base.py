@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from writer_r1.constraints.errors import ConstraintArgumentError
@@ -48,16 +48,24 @@ class Verdict(NamedTuple):
     detail: str = ""
 
 
-class Checker(ABC):
-    """A self-describing constraint check. Subclasses set `id`, `Args` and implement two methods."""
+ArgsT = TypeVar("ArgsT", bound=Args)
+
+
+class Checker(ABC, Generic[ArgsT]):
+    """A self-describing constraint check. Subclasses set `id`, `Args` and implement two methods.
+
+    Generic in its arguments model, so `self.args` has the subclass's type:
+    `class WordCount(Checker[WordCountArgs]): Args = WordCountArgs`.
+    """
 
     id: ClassVar[str]
     Args: ClassVar[type[Args]] = NoArgs
     summary: ClassVar[str] = ""
+    args: ArgsT
 
     def __init__(self, **kwargs: Any):
         try:
-            self.args = self.Args.model_validate(kwargs)
+            self.args = cast(ArgsT, self.Args.model_validate(kwargs))
         except ValidationError as error:
             raise ConstraintArgumentError(self.id, _validation_message(error)) from None
         except ValueError as error:

@@ -28,7 +28,7 @@ class LLMRequired(RuntimeError):
 
 
 @register
-class Requirement(Checker):
+class Requirement(Checker[RequirementArgs]):
     """A free-form requirement, checked by an LLM verifier."""
 
     id = "llm:requirement"
@@ -36,7 +36,7 @@ class Requirement(Checker):
     needs_llm: ClassVar[bool] = True
 
     def describe(self) -> str:
-        return self.args.requirement.strip()  # type: ignore[attr-defined, no-any-return]
+        return self.args.requirement.strip()
 
     def measure(self, stats: TextStats) -> Verdict:
         raise LLMRequired(f"{self.id} needs an LLM verifier")

@@ -40,9 +40,12 @@ def criteria_from_writingbench(row: dict[str, Any]) -> CriteriaSet:
     taken: set[str] = set()
     criteria = []
     for position, item in enumerate(items):
-        missing = [key for key in ("name", "criteria_description", *WRITINGBENCH_BANDS) if key not in item]
+        if not isinstance(item, dict):
+            raise UserError(f"WritingBench criterion {position} is not an object")
+        required = ("name", "criteria_description", *WRITINGBENCH_BANDS)
+        missing = [key for key in required if not isinstance(item.get(key), str) or not item[key].strip()]
         if missing:
-            raise UserError(f"WritingBench criterion {position} lacks {missing}")
+            raise UserError(f"WritingBench criterion {position} lacks {missing} (each must be a non-empty string)")
         criteria.append(
             Criterion(
                 id=_unique_id(item["name"], taken, f"criterion-{position + 1}"),

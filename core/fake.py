@@ -11,7 +11,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -25,6 +25,25 @@ _STOPWORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the this to was were will with "
     "write about your you should must please text story essay".split()
 )
+
+
+FakeReply = Callable[[list[BaseMessage]], Any]
+_REPLIES: dict[str, FakeReply] = {}
+
+
+def register_fake_reply(schema_title: str, reply: FakeReply) -> None:
+    """Make the `fake` model answer requests for the schema titled `schema_title` with `reply(messages)`
+    (a JSON-serialisable instance), for schemas whose valid values a generator cannot know (registry ids,
+    their arguments). The module that owns the schema registers its reply.
+
+    >>> from langchain_core.messages import HumanMessage
+    >>> register_fake_reply("Greeting", lambda messages: {"text": "hello"})
+    >>> schema = {"title": "Greeting", "type": "object", "properties": {"text": {"type": "string"}}}
+    >>> FakeChatModel().invoke([HumanMessage("hi")], response_format={"type": "json_schema",
+    ...     "json_schema": {"name": "Greeting", "schema": schema}}).content
+    '{"text": "hello"}'
+    """
+    _REPLIES[schema_title] = reply
 
 
 def _message_text(message: BaseMessage) -> str:
@@ -176,6 +195,9 @@ class FakeChatModel(BaseChatModel):
         response_format = kwargs.get("response_format")
         if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
             schema = response_format["json_schema"]["schema"]
+            registered = _REPLIES.get(str(schema.get("title", "")))
+            if registered is not None:
+                return json.dumps(registered(messages), ensure_ascii=False)
             source = "\n".join(_message_text(m) for m in messages if m.type == "human")
             return json.dumps(SchemaInstanceGenerator(schema, rng, source).generate(), ensure_ascii=False)
         return _prose(messages, rng)

@@ -40,7 +40,7 @@ def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)  # control characters inside strings (small models write them) are kept
 
 
 # A balanced region, as a list for speed: [start, kind ("{" or "["), end, depth, children].

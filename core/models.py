@@ -80,8 +80,9 @@ def load_chat_model(spec: str | None = None, base_url: str | None = None, **kwar
     if provider == "hf":
         if not name:
             raise ModelSpecError("spec 'hf:' needs a model id or a local path, e.g. hf:Qwen/Qwen3-0.6B")
-        from writer_r1.core.hf_backend import HuggingFaceChatModel
+        from writer_r1.core.hf_backend import HuggingFaceChatModel, preflight
 
+        preflight(name)  # seconds, not minutes of download retries, when it cannot be had
         return HuggingFaceChatModel(model_id=name, **kwargs)
     if provider == "vllm":
         if not name:

@@ -1,14 +1,17 @@
 """In-process vLLM chat model (spec `vllm:MODEL`, extra `[vllm]`, GPU machines).
 
-Concurrent calls (the judge scores many texts at once) are gathered into one `LLM.chat` batch by a
-single worker thread, which is how vLLM gets its throughput; JSON Schemas are enforced with
-structured outputs (`StructuredOutputsParams(json=...)`).
+Concurrent calls (the judge scores many texts at once) are gathered into one `LLM.chat` batch by a single
+engine thread, which is how vLLM gets its throughput. An async call puts its request on the engine's queue
+and awaits the request's future on the event loop: no thread per call, so 256 concurrent calls reach the
+engine together (a thread pool would cap the batch at its size). Each request carries its own sampling
+parameters in the batch (vLLM pairs a list of them with the prompts): JSON Schemas are enforced with
+structured outputs (`StructuredOutputsParams(json=...)`), stop sequences with `stop`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
-import json
 import logging
 import queue
 import threading
@@ -16,20 +19,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import PrivateAttr
-from writer_r1.core.chat_backend import InProcessChatModel
+from writer_r1.core.chat_backend import InProcessChatModel, Request
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class _Request:
-    conversation: list[dict[str, str]]
-    schema: dict[str, Any] | None
+class _Pending:
+    request: Request
     future: concurrent.futures.Future[str] = field(default_factory=concurrent.futures.Future)
 
 
 class VLLMChatModel(InProcessChatModel):
     """Chat with a model loaded in this process by vLLM; concurrent requests are batched.
+
+    Args:
+        engine_kwargs: passed to `vllm.LLM` (e.g. `gpu_memory_utilization`, `max_model_len`).
+        max_batch_size: most requests in one engine call.
+        batch_window_s: after a request arrives, how long the engine thread waits for more before it runs
+            the batch (each new arrival restarts the wait, until `max_batch_size`).
 
     Example:
         >>> model = VLLMChatModel(model_id="Qwen/Qwen3-8B", engine_kwargs={"gpu_memory_utilization": 0.5})
@@ -39,10 +47,10 @@ class VLLMChatModel(InProcessChatModel):
 
     supports_response_format: bool = True
     engine_kwargs: dict[str, Any] = {}
-    max_batch_size: int = 256
+    max_batch_size: int = 512
     batch_window_s: float = 0.005
     _engine: Any = PrivateAttr(default=None)
-    _queue: queue.Queue[_Request] | None = PrivateAttr(default=None)
+    _queue: queue.Queue[_Pending] | None = PrivateAttr(default=None)
     _worker: threading.Thread | None = PrivateAttr(default=None)
     _start_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -50,13 +58,15 @@ class VLLMChatModel(InProcessChatModel):
     def _llm_type(self) -> str:
         return "writer-r1-vllm"
 
-    def _ensure_started(self) -> queue.Queue[_Request]:
+    def _ensure_started(self) -> queue.Queue[_Pending]:
         with self._start_lock:
             if self._queue is None:
                 try:
                     import vllm
                 except ImportError as error:
-                    raise ImportError("spec 'vllm:' needs vLLM on a GPU machine: pip install 'writer-r1[vllm]'") from error
+                    raise ImportError(
+                        "spec 'vllm:' needs vLLM on a GPU machine: pip install 'writer-r1[vllm]'"
+                    ) from error
                 logger.info("starting vLLM engine for %s", self.model_id)
                 self._engine = vllm.LLM(model=self.model_id, **self.engine_kwargs)
                 self._queue = queue.Queue()
@@ -64,15 +74,16 @@ class VLLMChatModel(InProcessChatModel):
                 self._worker.start()
             return self._queue
 
-    def _sampling_params(self, schema: dict[str, Any] | None) -> Any:
+    def _sampling_params(self, request: Request) -> Any:
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        structured = StructuredOutputsParams(json=schema) if schema is not None else None
+        structured = StructuredOutputsParams(json=request.schema) if request.schema is not None else None
         return SamplingParams(
             max_tokens=self.max_new_tokens,
             temperature=self.temperature,
             top_p=self.top_p,
+            stop=list(request.stop) or None,
             structured_outputs=structured,
         )
 
@@ -87,25 +98,29 @@ class VLLMChatModel(InProcessChatModel):
                 pass
             self._run_batch(batch)
 
-    def _run_batch(self, batch: list[_Request]) -> None:
-        # One engine call per distinct schema: a batch shares its sampling parameters' type, not values.
-        groups: dict[str, list[_Request]] = {}
-        for request in batch:
-            groups.setdefault(json.dumps(request.schema, sort_keys=True), []).append(request)
-        for requests in groups.values():
-            try:
-                params = self._sampling_params(requests[0].schema)
-                outputs = self._engine.chat([r.conversation for r in requests], params, use_tqdm=False)
-                for request, output in zip(requests, outputs, strict=True):
-                    request.future.set_result(output.outputs[0].text)
-            except Exception as error:  # noqa: BLE001 - every waiting caller must be released
-                for request in requests:
-                    if not request.future.done():
-                        request.future.set_exception(error)
+    def _run_batch(self, batch: list[_Pending]) -> None:
+        try:
+            params = [self._sampling_params(pending.request) for pending in batch]
+            conversations = [pending.request.conversation for pending in batch]
+            outputs = self._engine.chat(conversations, params, use_tqdm=False)
+            for pending, output in zip(batch, outputs, strict=True):
+                pending.future.set_result(output.outputs[0].text)
+        except Exception as error:  # noqa: BLE001 - every waiting caller must be released
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
 
-    def complete(self, conversations: list[list[dict[str, str]]], schema: dict[str, Any] | None) -> list[str]:
+    def _submit(self, requests: list[Request]) -> list[concurrent.futures.Future[str]]:
         work = self._ensure_started()
-        requests = [_Request(conversation, schema) for conversation in conversations]
-        for request in requests:
-            work.put(request)
-        return [request.future.result() for request in requests]
+        pending = [_Pending(request) for request in requests]
+        for item in pending:
+            work.put(item)
+        return [item.future for item in pending]
+
+    def complete(self, requests: list[Request]) -> list[str]:
+        return [future.result() for future in self._submit(requests)]
+
+    async def acomplete(self, requests: list[Request]) -> list[str]:
+        if self._queue is None:  # starting the engine blocks for a while: not on the event loop
+            await asyncio.to_thread(self._ensure_started)
+        return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in self._submit(requests))))

@@ -186,10 +186,21 @@ def build_command(
             raise UserError(f"{seed}: not a valid criteria file: {str(error).splitlines()[0]}") from error
     texts = read_sample_records(samples) if samples is not None else None
     console = Console(stderr=True)
+    if checkpoint is not None and not thread_id:
+        import uuid
+
+        thread_id = uuid.uuid4().hex
+        console.print(
+            f"thread id: {thread_id} (resume with --checkpoint {checkpoint} --thread-id {thread_id})",
+            highlight=False,
+            markup=False,
+        )
 
     with console.status("building criteria ...") as status:
 
         def show(node: str, update: dict[str, Any]) -> None:
+            if node.startswith("__"):  # LangGraph's own entries (e.g. __metadata__ of a resumed run)
+                return
             console.print(f"[green]✓[/] {describe_update(node, update)}", highlight=False)
             status.update(f"building criteria ... (last: {node})")
 

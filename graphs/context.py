@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 
 from langchain_core.language_models import BaseChatModel
 from pydantic.json_schema import SkipJsonSchema
+from writer_r1.core.lru import LRU
 from writer_r1.core.models import default_model_spec, load_chat_model
 
 Role = Literal["writer", "coder", "inducer", "critic", "judge", "reflector"]
@@ -110,7 +111,10 @@ class CriteriaContext(ModelContext):
                 raise ValueError(f"{name} must be within [0, 1], got {getattr(self, name)}")
 
 
-_MODELS: dict[tuple[str, str | None], BaseChatModel] = {}
+MAX_SHARED_MODELS = 16
+"""Chat models built from spec strings kept per process (least recently used dropped first)."""
+
+_MODELS: LRU[tuple[str, str | None], BaseChatModel] = LRU(MAX_SHARED_MODELS)
 _MODELS_LOCK = threading.Lock()
 
 

@@ -162,6 +162,12 @@ async def _run(task: str, inputs: dict[str, Any], context: Any, view: ProgressVi
     return final
 
 
+def _nonempty_draft(text: str, source: str) -> str:
+    if not text.strip():
+        raise UserError(f"the draft ({source}) is empty: give a draft with text, or leave out --draft to have one written")
+    return text
+
+
 def reflect_command(
     task: Annotated[str | None, typer.Option("--task", help="what to write")] = None,  # noqa: UP007
     task_file: Annotated[Path | None, typer.Option("--task-file", help="file holding the task")] = None,  # noqa: UP007
@@ -209,7 +215,7 @@ def reflect_command(
     text = _task(task, task_file)
     inputs = make_input(
         text,
-        draft=_read_text(draft) if draft is not None else None,
+        draft=_nonempty_draft(_read_text(draft), draft) if draft is not None else None,
         criteria=load_criteria_file(criteria) if criteria is not None else None,
         constraints=_constraints(constraints) if constraints is not None else None,
     )

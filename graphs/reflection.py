@@ -43,6 +43,7 @@ from writer_r1.agents.reflector import (
 from writer_r1.agents.writer import Aim
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import StructuredOutputError, UserError
+from writer_r1.core.lru import LRU
 from writer_r1.core.records import Experience
 from writer_r1.core.scorecard import ConstraintResult, Scorecard, UnscoredCriterion, shared_overall
 from writer_r1.graphs.context import ReflectionContext, model_for
@@ -160,8 +161,9 @@ def stop_reason(
 
 # --- agents and memory for a run ---------------------------------------------------------------
 
-_JUDGES: dict[tuple[int, int | None, int], tuple[Any, Any]] = {}
-_MEMORIES: dict[str, Any] = {}
+# Bounded: each Judge holds its model and its verdict cache, each memory its store.
+_JUDGES: LRU[tuple[int, int | None, int], tuple[Any, Any]] = LRU(16)
+_MEMORIES: LRU[str, Any] = LRU(16)
 _SHARED_LOCK = threading.Lock()
 
 

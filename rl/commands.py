@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -137,6 +137,18 @@ def data_sft(
         raise UserError(f"no experience memory at {memory}")
     with ExperienceMemory(str(memory)) as store:
         rows = rows_from_memory(store, kind)
+        why = "" if rows else _why_no_rows(store)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_jsonl(rows, str(out))
-    console.print(f"wrote {len(rows)} {kind} rows to {out}")
+    console.print(f"wrote {len(rows)} {kind} rows to {out}{why}", highlight=False)
+
+
+def _why_no_rows(store: Any) -> str:
+    total = sum(1 for _ in store.iter_experiences())
+    if not total:
+        return ": the memory holds no experiences yet (run writer-r1 reflect --memory FILE first)"
+    accepted = sum(1 for _ in store.iter_experiences(accepted=True))
+    return (
+        f": the memory holds {total} experiences, {accepted} accepted; only accepted revisions (with their "
+        "draft and reflection) become rows"
+    )

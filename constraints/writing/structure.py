@@ -91,7 +91,7 @@ class TitleArgs(Args):
 
 
 @register
-class Title(Checker):
+class Title(Checker[TitleArgs]):
     """The text opens with a title line (heading, <<title>>, 《title》, bold or short line)."""
 
     id = "writing:title"
@@ -111,18 +111,18 @@ class Title(Checker):
 
 
 @register
-class Sections(Checker):
+class Sections(Checker[RangeArgs]):
     """The number of sections (heading lines) is in a range."""
 
     id = "writing:sections"
     Args = RangeArgs
 
     def describe(self) -> str:
-        return f"Organise the text in {self.args.phrase('sections')}, each under its own heading."  # type: ignore[attr-defined]
+        return f"Organise the text in {self.args.phrase('sections')}, each under its own heading."
 
     def measure(self, stats: TextStats) -> Verdict:
         found = len(section_headings(stats.text))
-        return Verdict(self.args.accepts(found), f"found {found} section headings")  # type: ignore[attr-defined]
+        return Verdict(self.args.accepts(found), f"found {found} section headings")
 
 
 Name = Annotated[str, AfterValidator(_nonblank)]
@@ -134,7 +134,7 @@ class SectionNamesArgs(Args):
 
 
 @register
-class SectionNames(Checker):
+class SectionNames(Checker[SectionNamesArgs]):
     """Named sections appear as headings (optionally in order)."""
 
     id = "writing:section_names"
@@ -170,7 +170,7 @@ class NoBulletsArgs(Args):
 
 
 @register
-class NoBulletLists(Checker):
+class NoBulletLists(Checker[NoBulletsArgs]):
     """No bullet-point lines (numbered lists allowed unless forbidden)."""
 
     id = "writing:no_bullet_lists"

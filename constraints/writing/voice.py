@@ -62,7 +62,7 @@ class PointOfViewArgs(Args):
 
 
 @register
-class PointOfView(Checker):
+class PointOfView(Checker[PointOfViewArgs]):
     """Narrative point of view from pronouns outside dialogue."""
 
     id = "writing:point_of_view"
@@ -91,7 +91,7 @@ class DialogueArgs(Args):
 
 
 @register
-class Dialogue(Checker):
+class Dialogue(Checker[DialogueArgs]):
     """The text contains dialogue: quoted speech or 'Name: line' speaker lines."""
 
     id = "writing:dialogue"

@@ -47,3 +47,43 @@ def test_public_names_resolve() -> None:
 
     for name in writer_r1.__all__:
         assert getattr(writer_r1, name) is not None, name
+
+
+@pytest.mark.parametrize("package", ["writer_r1.agents", "writer_r1.memory", "writer_r1.graphs"])
+def test_subpackages_re_export_their_public_names(package: str) -> None:
+    import importlib
+
+    module = importlib.import_module(package)
+    assert module.__all__
+    for name in module.__all__:
+        assert getattr(module, name) is not None, f"{package}.{name}"
+
+
+def test_the_issue_s_imports_work() -> None:
+    from writer_r1 import ConstraintReport, ReflectionResult, acriteria_for, astream_criteria  # noqa: F401
+    from writer_r1.agents import Judge  # noqa: F401
+    from writer_r1.graphs import build_criteria, reflect  # noqa: F401
+    from writer_r1.memory import CriteriaLibrary, ExperienceMemory  # noqa: F401
+
+
+@pytest.mark.parametrize("init", ["__init__.py", "agents/__init__.py", "memory/__init__.py", "graphs/__init__.py"])
+def test_type_checkers_see_every_lazy_name(init: str) -> None:
+    """The lazy `__getattr__` hides names from type checkers; the TYPE_CHECKING block must import each one."""
+    import ast
+
+    tree = ast.parse((REPO / init).read_text(encoding="utf-8"))
+    exports: set[str] = set()
+    seen: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_EXPORTS" for t in node.targets):
+            exports = {key.value for key in node.value.keys}  # type: ignore[union-attr]
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imported in node.body:
+                seen.update(alias.asname or alias.name for alias in imported.names)  # type: ignore[attr-defined]
+    assert exports and exports <= seen, sorted(exports - seen)
+
+
+def test_the_package_is_typed() -> None:
+    assert (REPO / "py.typed").is_file()
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "py.typed" in data["writer_r1"]

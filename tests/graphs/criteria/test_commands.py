@@ -100,6 +100,21 @@ def test_a_resumable_run_with_a_checkpoint_file(tmp_path: Path) -> None:
     assert first.returncode == again.returncode == 0, (first.stderr, again.stderr)
     assert out.read_text() == (tmp_path / "again.json").read_text()
     assert "induce" not in again.stderr  # the finished thread is returned, not re-run
+    assert "__metadata__" not in again.stderr
+
+
+def test_a_checkpointed_run_without_a_thread_id_prints_the_one_it_made(tmp_path: Path) -> None:
+    import re
+
+    database = tmp_path / "runs.sqlite"
+    args = ("--task", "A haiku about autumn", "--model", "fake", "--max-rounds", "0", "--checkpoint", str(database))
+    first = _cli(*args, "--out", str(tmp_path / "c.json"))
+    assert first.returncode == 0, first.stderr
+    found = re.search(r"thread id: (\w+) \(resume with --checkpoint", first.stderr)
+    assert found, first.stderr
+    again = _cli(*args, "--thread-id", found.group(1), "--out", str(tmp_path / "again.json"))
+    assert again.returncode == 0 and "induce" not in again.stderr
+    assert (tmp_path / "c.json").read_text() == (tmp_path / "again.json").read_text()
 
 
 @pytest.mark.parametrize(

@@ -177,3 +177,12 @@ def test_memory_option_stores_the_experiences(
     iterations = json.loads(outcome.stdout)["iterations"]
     with ExperienceMemory(path, embeddings=LexicalEmbeddings(128)) as memory:
         assert len(memory) == iterations > 0
+
+
+def test_an_empty_draft_is_an_error_not_replaced(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "draft.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["reflect", "--task", "x", "--model", "fake", "--draft", str(empty)])
+    assert stopped.value.code == 2
+    assert "is empty" in capsys.readouterr().err

@@ -102,3 +102,139 @@ def test_conversation_task_keeps_the_whole_conversation() -> None:
         [SystemMessage("Be brief."), HumanMessage("A poem"), AIMessage("Rain."), HumanMessage("Longer")]
     )
     assert task.splitlines()[:4] == ["System: Be brief.", "User: A poem", "Assistant: Rain.", "User: Longer"]
+
+
+# --- around a ChatOpenAI on the loopback server: loops, callbacks, budgets ----------------------------
+
+
+def loopback_wrapper(server, criteria, **kwargs):
+    from langchain_openai import ChatOpenAI
+
+    base = ChatOpenAI(model="loopback-model", base_url=server.base_url, api_key="EMPTY")
+    return ReflectiveChatModel(base=base, judge=base, criteria=criteria, constraints=[], **kwargs)
+
+
+def test_repeated_use_from_several_event_loops(loopback, criteria) -> None:
+    import asyncio
+
+    model = loopback_wrapper(loopback, criteria, max_iterations=1)
+    assert model.invoke("Write a toast").content
+    assert model.invoke("Write a toast").content  # a second asyncio.run inside: the pooled connection is per loop
+    assert "".join(c.content for c in model.stream("Write a toast"))
+    for _ in range(2):
+        assert asyncio.run(model.ainvoke("Write a toast")).response_metadata["stop_reason"] == "max_iterations"
+    assert [r.content for r in model.batch(["Write a toast", "Write a poem"])][0]
+
+    async def both() -> list:
+        return await model.abatch(["Write a toast", "Write a poem"])
+
+    assert len(asyncio.run(both())) == 2
+
+
+def test_structured_output_is_a_clear_error(loopback, criteria) -> None:
+    with pytest.raises(NotImplementedError, match="with_structured_output on the base model"):
+        loopback_wrapper(loopback, criteria).with_structured_output({"type": "object"})
+
+
+def test_langsmith_params_name_the_base_model(loopback, criteria) -> None:
+    params = loopback_wrapper(loopback, criteria, stop=["END"])._get_ls_params()
+    assert params["ls_model_name"] == "loopback-model" and params["ls_stop"] == ["END"]
+    assert params["ls_model_type"] == "chat"
+
+
+def test_inner_calls_are_child_runs_tagged_nostream(loopback, criteria) -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.parents: dict = {}
+            self.chat: list = []
+
+        def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kwargs) -> None:
+            self.parents[run_id] = parent_run_id
+
+        def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, tags=None, **kwargs) -> None:
+            self.parents[run_id] = parent_run_id
+            self.chat.append((run_id, parent_run_id, tags or []))
+
+    recorder = Recorder()
+    loopback_wrapper(loopback, criteria, max_iterations=1).invoke("Write a toast", config={"callbacks": [recorder]})
+    outer = [run for run, parent, _ in recorder.chat if parent is None]
+    assert len(outer) == 1
+    inner = [(run, tags) for run, parent, tags in recorder.chat if parent is not None]
+    assert len(inner) >= 3  # draft, judge, reflector, revision, judge
+    for run, tags in inner:
+        assert "nostream" in tags
+        while recorder.parents.get(run) is not None:
+            run = recorder.parents[run]
+        assert run == outer[0]  # every inner call nests under the wrapper's run
+
+
+def test_usage_is_summed_over_every_inner_call(make_loopback, criteria) -> None:
+    from writer_r1.testing import fake_responder
+
+    replies: list[str] = []
+
+    def recording(request):
+        replies.append(fake_responder(request))
+        return replies[-1]
+
+    server = make_loopback(responder=recording)
+    reply = loopback_wrapper(server, criteria, max_iterations=1).invoke("Write a toast")
+    assert len(replies) >= 4
+    assert reply.usage_metadata["output_tokens"] == sum(len(text.split()) for text in replies)
+
+
+def test_deadline_returns_the_best_draft_so_far(make_loopback, criteria) -> None:
+    import time
+
+    server = make_loopback(latency_s=0.3)
+    model = loopback_wrapper(server, criteria, max_iterations=5, target_score=1.0, timeout=1.0)
+    started = time.monotonic()
+    reply = model.invoke("Write a toast")
+    assert time.monotonic() - started < 2.0
+    assert reply.response_metadata["stop_reason"] == "deadline"
+    assert reply.content  # the first draft, judged or not
+
+
+def test_token_budget_returns_the_best_draft_so_far(make_loopback, criteria) -> None:
+    unbounded = make_loopback()
+    loopback_wrapper(unbounded, criteria, max_iterations=3, target_score=1.0, patience=3).invoke("Write a toast")
+    bounded = make_loopback()
+    reply = loopback_wrapper(bounded, criteria, max_iterations=3, target_score=1.0, patience=3, token_budget=1).invoke(
+        "Write a toast"
+    )
+    assert reply.response_metadata["stop_reason"] == "token_budget" and reply.content
+    assert reply.usage_metadata["total_tokens"] >= 1
+    assert len(bounded.requests) < len(unbounded.requests)
+
+
+def test_never_building_criteria_uses_the_library_or_answers_unreflected(loopback, criteria, tmp_path) -> None:
+    from writer_r1.memory.library import CriteriaLibrary
+
+    path = str(tmp_path / "library.sqlite")
+    model = ReflectiveChatModel(
+        base=loopback_wrapper(loopback, criteria).base, build_criteria=False, criteria_library=path, constraints=[]
+    )
+    reply = model.invoke("Write a short story about a lighthouse")
+    assert reply.response_metadata["stop_reason"] == "no_criteria" and len(loopback.requests) == 1
+    CriteriaLibrary(path).put(criteria.model_copy(update={"task": "Write a short story about a lighthouse"}))
+    reply = model.invoke("Write a short story about a lighthouse")
+    assert reply.response_metadata["stop_reason"] != "no_criteria" and reply.response_metadata["overall"] is not None
+
+
+def test_stop_sequences_end_the_answer(roles, criteria) -> None:
+    reply = wrapper(scripted(roles), criteria).invoke("Write a lighthouse story", stop=["improved"])
+    assert reply.content == "«R1» the "
+
+
+def test_named_messages_and_multi_turn_reach_the_task() -> None:
+    task = conversation_task([HumanMessage("A poem", name="ana"), AIMessage("Rain."), HumanMessage("Longer")])
+    assert task.startswith("User (ana): A poem\nAssistant: Rain.\nUser: Longer")
+
+
+def test_empty_conversation_is_an_error(roles, criteria) -> None:
+    from writer_r1.core.errors import UserError
+
+    with pytest.raises(UserError, match="no text"):
+        wrapper(scripted(roles), criteria).invoke([HumanMessage("   ")])

@@ -1,4 +1,4 @@
-"""Shared fixtures: the IFEval reference data (tests skip cleanly when it is absent)."""
+"""Shared fixtures: the IFEval reference data, shipped in tests/data/ifeval."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data").resolve()
+DATA = Path(__file__).resolve().parents[2] / "data"
 IFEVAL = DATA / "ifeval"
 
 # The rewriter beside this file imports by name.
@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 @pytest.fixture(scope="session")
 def ifeval_data():  # type: ignore[no-untyped-def]
     if not (IFEVAL / "official_labels_gpt4.jsonl").is_file():
-        pytest.skip(f"shared IFEval data not found at {IFEVAL}")
+        raise FileNotFoundError(f"IFEval test data missing at {IFEVAL} (it ships with the repository)")
     from writer_r1.constraints.ifeval import read_inputs, read_responses
 
     inputs = read_inputs(IFEVAL / "input_data.jsonl")

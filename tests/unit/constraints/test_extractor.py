@@ -118,3 +118,26 @@ def test_cli_text_command(tmp_path):
     ]
     missing = CliRunner().invoke(app, ["text", "--task", "x", "--text", str(tmp_path / "none.txt")])
     assert missing.exit_code != 0 and "no such file" in missing.output
+
+
+def test_the_fake_model_extracts_valid_constraints_without_warnings(caplog, tmp_path) -> None:
+    import logging
+    import subprocess
+    import sys
+
+    from writer_r1.agents.extractor import ConstraintExtractor, extract_rules
+    from writer_r1.core.fake import FakeChatModel
+
+    task = "About 20 words, first person, no commas."
+    with caplog.at_level(logging.WARNING):
+        specs = ConstraintExtractor(FakeChatModel()).extract(task)
+    assert {s.id for s in specs} == {s.id for s in extract_rules(task)} and specs
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    text = tmp_path / "text.txt"
+    text.write_text("I walked to the harbour and I watched the boats come in.", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "writer_r1.cli", "verify", "text", "--task", task, "--text", str(text), "--model", "fake"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "WARNING" not in done.stderr

@@ -1,7 +1,7 @@
 """Our verdicts against the official checker itself on rewritten responses no other test has seen.
 
 The official code runs from the copy in `lm-eval` (see `writer_r1.testing.official_ifeval`); these tests skip when
-it is not installed (`pip install --no-deps lm-eval==0.4.13 immutabledict`; CI installs it).
+it is not installed (`pip install -e ".[test]"` brings it; CI installs it).
 Instructions whose official verdict depends on a random draw (`*_unstable_idx` in the labels, e.g. a
 letter that is not a letter) are left out, as in the test on the official labels.
 """
@@ -24,7 +24,7 @@ REWRITES_PER_ROW = int(os.environ.get("WRITER_R1_ORACLE_REWRITES", "3"))
 def official(tmp_path_factory):  # type: ignore[no-untyped-def]
     checker = official_ifeval.load(tmp_path_factory.mktemp("nltk_data"))
     if checker is None:
-        pytest.skip("official IFEval checker not installed: pip install --no-deps lm-eval==0.4.13 immutabledict")
+        pytest.skip("official IFEval checker not installed: pip install -e \".[test]\" (lm-eval==0.4.13)")
     return checker
 
 

@@ -25,8 +25,8 @@ def _rows(path: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("name", WRITINGBENCH_FILES)
-def test_every_writingbench_rubric_imports_and_round_trips(shared_data: Path, name: str) -> None:
-    for row in _rows(shared_data / "writingbench" / name):
+def test_every_writingbench_rubric_imports_and_round_trips(test_data: Path, name: str) -> None:
+    for row in _rows(test_data / "writingbench" / name):
         criteria = CriteriaSet.from_writingbench(row)
         items = row.get("checklist") or row["criteria"]
         assert len(criteria.criteria) == len(items)
@@ -37,14 +37,14 @@ def test_every_writingbench_rubric_imports_and_round_trips(shared_data: Path, na
         assert CriteriaSet.model_validate_json(criteria.model_dump_json()) == criteria
 
 
-def test_writingbench_detects_chinese_queries(shared_data: Path) -> None:
-    languages = {CriteriaSet.from_writingbench(r).language for r in _rows(shared_data / "writingbench" / "v2_length_subset.jsonl")}
+def test_writingbench_detects_chinese_queries(test_data: Path) -> None:
+    languages = {CriteriaSet.from_writingbench(r).language for r in _rows(test_data / "writingbench" / "v2_length_subset.jsonl")}
     assert languages == {"en", "zh"}
 
 
-def test_every_hellobench_checklist_imports_and_round_trips(shared_data: Path) -> None:
-    rows = _rows(shared_data / "hellobench" / "heuristic_text_generation.jsonl")
-    assert len(rows) == 123
+def test_every_hellobench_checklist_imports_and_round_trips(test_data: Path) -> None:
+    rows = _rows(test_data / "hellobench" / "heuristic_text_generation.jsonl")
+    assert len(rows) == 10 and len({row["category"] for row in rows}) == 5
     for row in rows:
         criteria = CriteriaSet.from_hellobench(row)
         assert [c.description for c in criteria.criteria] == [q.strip() for q in row["checklists"]]
@@ -72,3 +72,9 @@ def test_duplicate_names_get_distinct_ids() -> None:
     item = {"name": "Style", "criteria_description": "d", **{band: band for band in WRITINGBENCH_BANDS}}
     criteria = CriteriaSet.from_writingbench({"query": "q", "criteria": [item, item]})
     assert [c.id for c in criteria.criteria] == ["style", "style-2"]
+
+
+def test_writingbench_criterion_with_a_null_name_is_a_clear_error() -> None:
+    item = {"name": None, "criteria_description": "d", **{band: "x" for band in WRITINGBENCH_BANDS}}
+    with pytest.raises(UserError, match=r"criterion 0 lacks \['name'\]"):
+        CriteriaSet.from_writingbench({"query": "q", "checklist": [item]})

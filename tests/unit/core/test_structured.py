@@ -91,3 +91,12 @@ async def test_concurrent_structured_calls(loopback) -> None:
     model = load_chat_model("openai:loopback-model", base_url=loopback.base_url)
     results = await asyncio.gather(*(ainvoke_structured(model, [HumanMessage(f"judge {i}")], Verdict) for i in range(20)))
     assert len(results) == 20
+
+
+def test_scan_keeps_control_characters_inside_strings() -> None:
+    """Small models (grammar-constrained ones included) write raw tabs and control bytes inside strings."""
+    from writer_r1.core.json_scan import iter_json_objects
+
+    assert list(iter_json_objects('{"reason": "a\ttab and \x1b escape", "level": 2}')) == [
+        {"reason": "a\ttab and \x1b escape", "level": 2}
+    ]

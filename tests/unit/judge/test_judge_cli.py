@@ -63,7 +63,7 @@ def test_unscored_criteria_are_listed_with_their_reason(files, make_loopback) ->
     base = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
             "--model", "openai:loopback-model", "--base-url", server.base_url]
     table = CliRunner().invoke(_app(), base, env={"COLUMNS": "200"})
-    assert table.exit_code == 0, table.output
+    assert table.exit_code == 4, table.output  # nothing scored
     assert table.stdout.count("unscored") >= 3 and "no JSON object" in table.stdout
     as_json = CliRunner().invoke(_app(), [*base, "--json"])
     card = json.loads(as_json.stdout)
@@ -111,7 +111,29 @@ def test_timeout_bounds_the_whole_judgement(files, make_loopback) -> None:
     result = CliRunner().invoke(_app(), ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
                                          "--model", "openai:loopback-model", "--base-url", server.base_url,
                                          "--timeout", "0.5", "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # nothing scored
     card = Scorecard.model_validate_json(result.stdout)
     assert card.overall is None and all("deadline of 0.5 s" in u.reason for u in card.unscored)
     assert time.monotonic() - start < 10
+
+
+def test_exit_codes_tell_a_complete_card_from_an_incomplete_one(files, make_loopback) -> None:
+    from writer_r1.testing import fake_responder
+
+    def no_imagery(request: dict) -> str:
+        return "no verdict" if "imagery" in json.dumps(request.get("response_format", {})) else fake_responder(request)
+
+    server = make_loopback(responder=no_imagery)
+    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]), "--json",
+            "--model", "openai:loopback-model", "--base-url", server.base_url, "--criteria-per-call", "1"]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 3, result.output
+    card = json.loads(result.stdout)
+    assert [u["criterion_id"] for u in card["unscored"]] == ["imagery"] and len(card["scores"]) == 2
+
+
+def test_an_empty_text_is_an_error_not_a_score(files, tmp_path) -> None:
+    (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
+    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(tmp_path / "empty.txt"), "--model", "fake"]
+    result = CliRunner().invoke(_app(), args)
+    assert isinstance(result.exception, UserError) and "is empty" in str(result.exception)

@@ -62,6 +62,21 @@ def test_data_sft_command_reads_an_experience_memory(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 3  # one writer row per accepted revision
 
 
+def test_data_sft_writing_no_rows_says_why(tmp_path: Path) -> None:
+    from writer_r1.cli import _register, app
+
+    path = tmp_path / "memory.sqlite"
+    with ExperienceMemory(str(path), embeddings=LexicalEmbeddings()) as memory:
+        for item in EXPERIENCES:
+            if not item.accepted:
+                memory.remember(item)
+    _register()
+    result = CliRunner().invoke(app, ["data", "sft", "--memory", str(path), "--out", str(tmp_path / "sft.jsonl")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "wrote 0 best rows" in said and "0 accepted; only accepted revisions" in said
+
+
 def test_rows_from_a_reflection_trajectory() -> None:
     from writer_r1.core.criteria import CriteriaSet
     from writer_r1.core.scorecard import CriterionScore, Scorecard
