@@ -1,0 +1,250 @@
+"""`report.html`: one self-contained page per output folder, plots inline, every untrusted string escaped.
+
+Plots are drawn with matplotlib (extra `[eval]`) and embedded as base64 SVG images (`<img src="data:...">`,
+so nothing in a plot can run); without matplotlib the page still has its tables. Text that came from
+prompts, responses, judges or file names goes through `html.escape`; the data embedded for reuse is JSON
+with `<`, `>` and `&` written as `\\u003c` ..., so no string can close the `<script>` element that holds it.
+The page loads nothing from the network.
+
+Example:
+    >>> page = render_page("demo", [section("Verdict", paragraph("<script>alert(1)</script>"))], {"x": "</script>"})
+    >>> "<script>alert" in page, "&lt;script&gt;alert(1)" in page, "<\\/script>" in page or "\\\\u003c/script" in page
+    (False, True, True)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from writer_r1.eval.io import write_atomic
+
+if TYPE_CHECKING:
+    from writer_r1.constraints.ifeval.evaluation import IFEvalResult
+    from writer_r1.eval.ifeval import IFEvalSummary
+
+logger = logging.getLogger(__name__)
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem;
+margin-top:2rem}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:8px;padding:.7rem 1rem;
+min-width:9rem}.card .v{font-size:1.5rem;font-weight:600}.card .k{color:#666;font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem}td,th{border-bottom:1px solid #eee;padding:.3rem .4rem;
+text-align:left;vertical-align:top}th{background:#fafafa}
+td.t{max-width:28rem;white-space:pre-wrap;word-break:break-word}
+.plots{display:flex;flex-wrap:wrap;gap:1rem}.plots img{max-width:100%;border:1px solid #eee;border-radius:6px}
+.muted{color:#777;font-size:.85rem}.bad{color:#b00}details summary{cursor:pointer}
+"""
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value shown on the page (quotes too, so it is safe in attributes)."""
+    return html.escape(str(value), quote=True)
+
+
+def safe_json(value: Any) -> str:
+    """JSON for inside a `<script>` element: `<`, `>`, `&` and line separators escaped."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                         ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def paragraph(text: str, css: str = "") -> str:
+    return f'<p class="{esc(css)}">{esc(text)}</p>'
+
+
+def section(title: str, *parts: str) -> str:
+    return f"<h2>{esc(title)}</h2>\n" + "\n".join(parts)
+
+
+def cards(items: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f'<div class="card"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>'
+                   for k, v in items)
+    return f'<div class="cards">{body}</div>'
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], text_columns: Sequence[int] = ()) -> str:
+    """An HTML table; every cell escaped; `text_columns` get the long-text style."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="t">{esc(cell)}</td>' if index in text_columns else f"<td>{esc(cell)}</td>"
+            for index, cell in enumerate(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def render_page(title: str, sections: Sequence[str], data: Any = None) -> str:
+    """The whole page: a title, the sections (already escaped HTML), and `data` as embedded JSON."""
+    embedded = (f'<script type="application/json" id="report-data">{safe_json(data)}</script>'
+                if data is not None else "")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+        "style-src 'unsafe-inline'\">"
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{esc(title)}</h1>" + "\n".join(sections) + embedded + "</body></html>\n"
+    )
+
+
+def write_report(directory: Path, title: str, sections: Sequence[str], data: Any = None) -> Path:
+    path = Path(directory) / "report.html"
+    write_atomic(path, render_page(title, sections, data))
+    return path
+
+
+# --- plots ---------------------------------------------------------------------------------------
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def figure_html(fig: Any, alt: str) -> str:
+    """A matplotlib figure as an inline base64 SVG image (closed afterwards)."""
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/svg+xml;base64,{encoded}">'
+
+
+def plots(*images: str) -> str:
+    shown = [image for image in images if image]
+    return f'<div class="plots">{"".join(shown)}</div>' if shown else paragraph(
+        "(plots need matplotlib: pip install 'writer-r1[eval]')", "muted")
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def hbar_plot(labels: Sequence[str], values: Sequence[float], *, title: str, xlabel: str,
+              errors: Sequence[tuple[float, float]] | None = None, reference: float | None = None,
+              xlim: tuple[float, float] | None = (0.0, 1.0), colors: Sequence[str] | None = None) -> str:
+    """Horizontal bars (one per label), optional asymmetric error bars and a reference line."""
+    plt = _pyplot()
+    if plt is None or not labels:
+        return ""
+    height = max(2.0, 0.28 * len(labels) + 1.0)
+    fig, ax = plt.subplots(figsize=(7.0, height))
+    positions = list(range(len(labels)))[::-1]
+    xerr = None
+    if errors is not None:
+        xerr = [[max(0.0, v - lo) for v, (lo, _) in zip(values, errors, strict=True)],
+                [max(0.0, hi - v) for v, (_, hi) in zip(values, errors, strict=True)]]
+    ax.barh(positions, values, xerr=xerr, color=list(colors) if colors else "#4c72b0", capsize=3)
+    ax.set_yticks(positions)
+    ax.set_yticklabels([_short(label) for label in labels], fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="#999", linestyle="--", linewidth=1)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return figure_html(fig, title)
+
+
+def histogram_plot(series: dict[str, Sequence[float]], *, title: str, xlabel: str, bins: int = 20) -> str:
+    plt = _pyplot()
+    if plt is None or not any(series.values()):
+        return ""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for name, values in series.items():
+        if values:
+            ax.hist(values, bins=bins, alpha=0.55, label=_short(name, 30))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return figure_html(fig, title)
+
+
+def outcome_plot(wins: int, ties: int, losses: int, win_rate: float | None, ci: tuple[float | None, float | None],
+                 *, name_a: str, name_b: str) -> str:
+    """Win rate with its interval, and the wins / ties / losses split, side by side."""
+    plt = _pyplot()
+    if plt is None:
+        return ""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 2.6), gridspec_kw={"width_ratios": [1, 1.4]})
+    if win_rate is not None:
+        low, high = ci
+        err = [[win_rate - low], [high - win_rate]] if low is not None and high is not None else None
+        left.errorbar([win_rate], [0], xerr=err, fmt="o", color="#c44e52", capsize=6, markersize=9)
+    left.axvline(0.5, color="#999", linestyle="--", linewidth=1)
+    left.set_xlim(0, 1)
+    left.set_yticks([])
+    left.set_title("win rate of A (95 % CI)")
+    total = max(1, wins + ties + losses)
+    start = 0.0
+    for count, label, color in ((wins, "A wins", "#55a868"), (ties, "tie", "#bbbbbb"), (losses, "B wins", "#c44e52")):
+        right.barh([0], [count / total], left=[start], color=color, label=f"{label} ({count})")
+        start += count / total
+    right.set_xlim(0, 1)
+    right.set_yticks([])
+    right.set_title(_short(f"{name_a} vs {name_b}", 60))
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3)
+    return figure_html(fig, "win rate and outcomes")
+
+
+def scatter_plot(x: Sequence[float], y: Sequence[float], *, title: str, xlabel: str, ylabel: str) -> str:
+    plt = _pyplot()
+    if plt is None or not x:
+        return ""
+    fig, ax = plt.subplots(figsize=(4.5, 4.0))
+    ax.scatter(x, y, alpha=0.35, s=18)
+    ax.plot([0, 1], [0, 1], color="#999", linestyle="--", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return figure_html(fig, title)
+
+
+# --- one report per command ------------------------------------------------------------------------
+
+
+def ifeval_report(directory: Path, summary: IFEvalSummary, strict: Sequence[IFEvalResult]) -> Path:
+    """report.html of `writer-r1 eval ifeval`: headline accuracies, per-instruction accuracy, failures."""
+    keys = ("prompt_level_strict", "instruction_level_strict", "prompt_level_loose", "instruction_level_loose")
+    headline = cards([(key.replace("_", " "), f"{getattr(summary, key):.1%}") for key in keys]
+                     + [("prompts / failed", f"{summary.prompts} / {summary.failed}")])
+    per = summary.per_instruction
+    labels = sorted(per, key=lambda k: per[k]["strict"])
+    plot = hbar_plot(labels, [float(per[k]["strict"]) for k in labels], title="strict accuracy per instruction",
+                     xlabel="share followed")
+    rows = [(k, per[k]["n"], f"{per[k]['strict']:.2f}", f"{per[k]['loose']:.2f}") for k in sorted(per)]
+    failing = [(r.prompt, ", ".join(i for i, ok in zip(r.instruction_id_list, r.follow_instruction_list, strict=True)
+                                    if not ok), r.response) for r in strict if not r.follow_all_instructions][:200]
+    sections = [
+        paragraph(f"model: {summary.model}", "muted"),
+        headline,
+        section("Per instruction", plots(plot), table(["instruction", "n", "strict", "loose"], rows)),
+        section(f"Prompts not followed (strict; first {len(failing)})",
+                f"<details><summary>show</summary>{table(['prompt', 'failed', 'response'], failing, (0, 2))}</details>"),
+    ]
+    if summary.failures:
+        sections.append(section("Failed generations (not scored)",
+                                table(["key", "reason"], sorted(summary.failures.items()), (1,))))
+    return write_report(directory, "IFEval", sections, summary.model_dump(mode="json"))
