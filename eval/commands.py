@@ -63,3 +63,41 @@ def ifeval_command(
             console.print(f"{key:<26} {getattr(summary, key):.4f}  ({summary.counts[key]}/{total})", highlight=False)
     incomplete = f"{summary.failed} generation(s) failed (failures.jsonl); re-run to retry" if summary.failed else None
     _finish(summary.model_dump(mode="json"), as_json, incomplete, output_dir)
+
+
+@app.command("pairwise")
+def pairwise_command(
+    prompts: Annotated[Path, typer.Option("--prompts", help="JSONL with 'prompt' per row (criteria etc. kept)")],
+    a: Annotated[str, typer.Option("--a", help="system A: a responses JSONL file or a model spec")],
+    b: Annotated[str, typer.Option("--b", help="system B: a responses JSONL file or a model spec")],
+    judge: Annotated[str, typer.Option("--judge", help="judge model spec")],
+    output_dir: OutputDir,
+    judge_base_url: Annotated[str | None, typer.Option("--judge-base-url", help="judge's server")] = None,  # noqa: UP007
+    a_base_url: Annotated[str | None, typer.Option("--a-base-url", help="A's server")] = None,  # noqa: UP007
+    b_base_url: Annotated[str | None, typer.Option("--b-base-url", help="B's server")] = None,  # noqa: UP007
+    a_reflect: Annotated[bool, typer.Option("--a-reflect", help="wrap A in the reflection loop")] = False,
+    b_reflect: Annotated[bool, typer.Option("--b-reflect", help="wrap B in the reflection loop")] = False,
+    criteria: Annotated[Path | None, typer.Option("--criteria", help="criteria JSON for rows without their own")] = None,  # noqa: UP007
+    build_criteria: Annotated[bool, typer.Option("--build-criteria", help="build criteria per prompt (Grounded Theory)")] = False,
+    per_criterion: Annotated[bool, typer.Option("--per-criterion", help="an A/B/tie verdict per criterion")] = False,
+    concurrency: Concurrency = 16,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Win rate of A over B, each prompt judged in both orders (an order flip is a tie)."""
+    from writer_r1.eval.pairwise import run_pairwise
+
+    summary = run_pairwise(prompts, a, b, judge=judge, output_dir=output_dir, judge_base_url=judge_base_url,
+                           a_base_url=a_base_url, b_base_url=b_base_url, a_reflect=a_reflect, b_reflect=b_reflect,
+                           criteria=criteria, build_criteria=build_criteria, per_criterion=per_criterion,
+                           concurrency=concurrency, progress=not quiet)
+    if not as_json:
+        rate = "–" if summary.win_rate is None else f"{summary.win_rate:.3f}"
+        interval = "" if summary.ci_low is None else f" (95% CI {summary.ci_low:.3f}–{summary.ci_high:.3f})"
+        console.print(f"win rate of A: {rate}{interval}; {summary.wins} wins, {summary.ties} ties "
+                      f"({summary.inconsistent} inconsistent), {summary.losses} losses over {summary.n} prompts",
+                      highlight=False)
+        if summary.a_wins_on:
+            console.print(f"A wins on: {', '.join(summary.a_wins_on)}", highlight=False)
+    incomplete = f"{summary.unscored} prompt(s) unscored (see summary.json)" if summary.unscored else None
+    _finish(summary.model_dump(mode="json"), as_json, incomplete, output_dir)

@@ -248,3 +248,59 @@ def ifeval_report(directory: Path, summary: IFEvalSummary, strict: Sequence[IFEv
         sections.append(section("Failed generations (not scored)",
                                 table(["key", "reason"], sorted(summary.failures.items()), (1,))))
     return write_report(directory, "IFEval", sections, summary.model_dump(mode="json"))
+
+
+def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any]) -> Path:
+    """report.html of `writer-r1 eval pairwise`: win rate with its interval, outcomes, per-criterion wins,
+    lengths and the win rate within length buckets, every verdict with its reasons."""
+
+    def rate(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1%}"
+
+    ci = f"{rate(summary.ci_low)} – {rate(summary.ci_high)}"
+    head = cards([("win rate of A", rate(summary.win_rate)), ("95 % CI", ci),
+                  ("A wins / ties / B wins", f"{summary.wins} / {summary.ties} / {summary.losses}"),
+                  ("inconsistent (order flips)", str(summary.inconsistent)), ("unscored", str(summary.unscored))])
+    outcome = outcome_plot(summary.wins, summary.ties, summary.losses, summary.win_rate,
+                           (summary.ci_low, summary.ci_high), name_a=summary.a, name_b=summary.b)
+    sections = [paragraph(f"A: {summary.a}   B: {summary.b}   judge: {summary.judge}", "muted"), head, plots(outcome)]
+    if summary.per_criterion:
+        ids = sorted(summary.per_criterion, key=lambda c: summary.per_criterion[c]["win_rate"] or 0.0)
+        entries = [summary.per_criterion[c] for c in ids]
+        bars = hbar_plot([e["name"] for e in entries], [e["win_rate"] or 0.0 for e in entries],
+                         errors=[(e["ci_low"] or 0.0, e["ci_high"] or 0.0) for e in entries], reference=0.5,
+                         title="win rate of A per criterion", xlabel="A's win rate (tie = half)",
+                         colors=["#55a868" if (e["win_rate"] or 0) > 0.5 else "#c44e52" for e in entries])
+        rows = [(e["name"], e["n"], e["wins"], e["ties"], e["losses"], e["inconsistent"], e["unscored"],
+                 rate(e["win_rate"])) for e in entries]
+        sections.append(section("Per criterion", plots(bars), table(
+            ["criterion", "n", "A wins", "ties", "B wins", "inconsistent", "unscored", "win rate"], rows)))
+    words_a = [j.words_a for j in judgements if j.words_a is not None]
+    words_b = [j.words_b for j in judgements if j.words_b is not None]
+    lengths = histogram_plot({f"A: {summary.a}": words_a, f"B: {summary.b}": words_b}, title="response length",
+                             xlabel="words")
+    labels = [k for k, v in summary.length_buckets.items() if v["n"]]
+    buckets = hbar_plot(labels, [summary.length_buckets[k]["win_rate"] or 0.0 for k in labels], reference=0.5,
+                        title="win rate of A by length ratio", xlabel="A's win rate")
+    bucket_rows = [(k, v["n"], rate(v["win_rate"])) for k, v in summary.length_buckets.items()]
+    length_note = paragraph(
+        f"mean words: A {summary.lengths['a']['mean_words'] or 0:.0f}, B {summary.lengths['b']['mean_words'] or 0:.0f}. "
+        "Judges favour longer texts; a win that holds within each bucket is not a length effect.", "muted")
+    sections.append(section("Length", length_note, plots(lengths, buckets),
+                            table(["A's length vs B's", "n", "win rate of A"], bucket_rows)))
+    rows = []
+    for j in judgements:
+        reasons = " | ".join(f"{v.get('order')}: {v.get('winner')} — {v.get('reason')}" for v in j.verdicts)
+        verdict = {"a": "A", "b": "B", "tie": "tie", None: "unscored"}[j.outcome]
+        if j.inconsistent:
+            verdict += " (flip)"
+        rows.append((j.id, j.prompt, verdict, j.words_a if j.words_a is not None else "", j.words_b or "",
+                     reasons or (j.unscored_reason or "")))
+    sections.append(section("Verdicts", f"<details><summary>all {len(rows)} prompts</summary>"
+                            f"{table(['id', 'prompt', 'verdict', 'words A', 'words B', 'reasons'], rows, (1, 5))}"
+                            "</details>"))
+    if summary.unscored_items:
+        sections.append(section("Unscored (excluded from the win rate)", table(
+            ["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,))))
+    data = {"summary": summary.model_dump(mode="json"), "judgements": [j.model_dump(mode="json") for j in judgements]}
+    return write_report(directory, "Pairwise evaluation", sections, data)
