@@ -101,3 +101,38 @@ def pairwise_command(
             console.print(f"A wins on: {', '.join(summary.a_wins_on)}", highlight=False)
     incomplete = f"{summary.unscored} prompt(s) unscored (see summary.json)" if summary.unscored else None
     _finish(summary.model_dump(mode="json"), as_json, incomplete, output_dir)
+
+
+@app.command("scores")
+def scores_command(
+    prompts: Annotated[Path, typer.Option("--prompts", help="JSONL with 'prompt' (and criteria/rubric) per row")],
+    system: Annotated[str, typer.Option("--system", help="a responses JSONL file or a model spec")],
+    judge: Annotated[str, typer.Option("--judge", help="judge model spec")],
+    output_dir: OutputDir,
+    judge_base_url: Annotated[str | None, typer.Option("--judge-base-url", help="judge's server")] = None,  # noqa: UP007
+    base_url: Annotated[str | None, typer.Option("--base-url", help="the system's server")] = None,  # noqa: UP007
+    reflect: Annotated[bool, typer.Option("--reflect", help="wrap the system in the reflection loop")] = False,
+    criteria: Annotated[Path | None, typer.Option("--criteria", help="criteria JSON for rows without a rubric")] = None,  # noqa: UP007
+    criteria_per_call: Annotated[int | None, typer.Option("--criteria-per-call", min=1, help="criteria per judge call")] = None,  # noqa: UP007
+    concurrency: Concurrency = 16,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Per-criterion, per-dimension and overall mean scores with 95% intervals and unscored counts."""
+    from writer_r1.eval.scores import run_scores
+
+    summary = run_scores(prompts, system, judge=judge, output_dir=output_dir, judge_base_url=judge_base_url,
+                         system_base_url=base_url, reflect=reflect, criteria=criteria, concurrency=concurrency,
+                         criteria_per_call=criteria_per_call, progress=not quiet)
+    if not as_json:
+        o = summary.overall
+        shown = "–" if o["mean"] is None else f"{o['mean']:.3f} (95% CI {o['ci_low']:.3f}–{o['ci_high']:.3f})"
+        console.print(f"overall: {shown} over {summary.n} of {summary.prompts} prompts", highlight=False)
+        for name, value in summary.per_dimension.items():
+            console.print(f"  {name}: {value['mean']:.3f} (n={value['n']})", highlight=False)
+    problems = []
+    if summary.failed_generations:
+        problems.append(f"{summary.failed_generations} generation(s) failed")
+    if summary.unscored_criteria:
+        problems.append(f"{summary.unscored_criteria} criterion verdict(s) unscored")
+    _finish(summary.model_dump(mode="json"), as_json, "; ".join(problems) or None, output_dir)

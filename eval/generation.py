@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from writer_r1.eval.io import JsonlLog, PromptItem
-from writer_r1.eval.systems import GenerationFailed, System
+from writer_r1.eval.systems import GenerationFailed, ResponsesSystem, System
 
 
 class ResponseCache:
@@ -107,3 +107,22 @@ async def generate_all(
 
     results = await asyncio.gather(*(one(item) for item in items))
     return {key: text for key, text in results if text is not None}
+
+
+class SystemSide:
+    """One system in a run: a responses file answers from memory; a model generates, cached in `cache_path`,
+    with at most `concurrency` calls in flight."""
+
+    def __init__(self, system: System, cache_path: Path, concurrency: int):
+        self.system = system
+        self.cache = ResponseCache(cache_path) if system.is_model else None
+        self.semaphore = asyncio.Semaphore(concurrency)
+
+    async def response(self, item: PromptItem) -> tuple[str | None, str | None]:
+        """(response, None) or (None, why it failed)."""
+        if isinstance(self.system, ResponsesSystem):
+            text = self.system.responses.get(item.prompt)
+            return (text, None) if text is not None else (None, "no response in the file")
+        assert self.cache is not None
+        text = await generate_one(self.system, item, self.cache, self.semaphore)
+        return (text, None) if text is not None else (None, self.cache.failures().get(item.id, "failed"))

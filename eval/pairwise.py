@@ -38,11 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.eval.criteria import criteria_of, generic_criteria
-from writer_r1.eval.generation import ResponseCache, generate_one
+from writer_r1.eval.generation import SystemSide
 from writer_r1.eval.io import EvalInputError, JsonlLog, PromptItem, read_prompts, write_json
 from writer_r1.eval.progress import EvalProgress
 from writer_r1.eval.stats import LENGTH_BUCKETS, bootstrap_mean_ci, length_bucket, mean, word_count
-from writer_r1.eval.systems import ModelSystem, ResponsesSystem, resolve_system
+from writer_r1.eval.systems import ResponsesSystem, resolve_system
 
 logger = logging.getLogger(__name__)
 
@@ -199,21 +199,6 @@ def _digest(path: str | os.PathLike[str] | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-class _Side:
-    def __init__(self, system: ResponsesSystem | ModelSystem, cache: ResponseCache | None):
-        self.system = system
-        self.cache = cache
-        self.semaphore: asyncio.Semaphore | None = None
-
-    async def response(self, item: PromptItem) -> tuple[str | None, str | None]:
-        if isinstance(self.system, ResponsesSystem):
-            text = self.system.responses.get(item.prompt)
-            return (text, None) if text is not None else (None, "no response in the file")
-        assert self.cache is not None and self.semaphore is not None
-        text = await generate_one(self.system, item, self.cache, self.semaphore)
-        return (text, None) if text is not None else (None, self.cache.failures().get(item.id, "failed"))
-
-
 async def arun_pairwise(
     prompts: str | os.PathLike[str],
     a: str,
@@ -267,11 +252,9 @@ async def arun_pairwise(
         judge, base_url=judge_base_url, max_concurrency=concurrency, retries=judge_retries,
         cache=directory / "judge_cache.sqlite")
     sides = {
-        "a": _Side(side_a, ResponseCache(directory / "responses_a.jsonl") if side_a.is_model else None),
-        "b": _Side(side_b, ResponseCache(directory / "responses_b.jsonl") if side_b.is_model else None),
+        "a": SystemSide(side_a, directory / "responses_a.jsonl", concurrency),
+        "b": SystemSide(side_b, directory / "responses_b.jsonl", concurrency),
     }
-    for side in sides.values():
-        side.semaphore = asyncio.Semaphore(concurrency)
     log = JsonlLog(directory / "judgements.jsonl")
     done: dict[str, Judgement] = {}
     for row in log.rows():

@@ -304,3 +304,46 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any]) ->
             ["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,))))
     data = {"summary": summary.model_dump(mode="json"), "judgements": [j.model_dump(mode="json") for j in judgements]}
     return write_report(directory, "Pairwise evaluation", sections, data)
+
+
+def scores_report(directory: Path, summary: Any, rows: Sequence[Any]) -> Path:
+    """report.html of `writer-r1 eval scores`: overall, per-dimension and per-criterion means with intervals,
+    the score distribution, unscored counts, every prompt's scores."""
+
+    def num(value: float | None) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    o = summary.overall
+    head = cards([("overall mean", num(o["mean"])), ("95 % CI", f"{num(o['ci_low'])} – {num(o['ci_high'])}"),
+                  ("prompts scored", f"{summary.n} / {summary.prompts}"),
+                  ("unscored criteria", str(summary.unscored_criteria)),
+                  ("failed generations", str(summary.failed_generations))])
+    distribution = histogram_plot({"overall": [r.overall for r in rows if r.overall is not None]},
+                                  title="overall score per prompt", xlabel="score", bins=10)
+    dims = list(summary.per_dimension)
+    dim_plot = hbar_plot(dims, [summary.per_dimension[d]["mean"] or 0.0 for d in dims],
+                         errors=[(summary.per_dimension[d]["ci_low"] or 0.0, summary.per_dimension[d]["ci_high"] or 0.0)
+                                 for d in dims], title="mean per dimension", xlabel="score")
+    per = summary.per_criterion
+    shown = sorted(per, key=lambda c: (-per[c]["n"], c))[:40]
+    shown.sort(key=lambda c: per[c]["mean"] if per[c]["mean"] is not None else -1.0)
+    crit_plot = hbar_plot([per[c]["name"] for c in shown], [per[c]["mean"] or 0.0 for c in shown],
+                          errors=[(per[c]["ci_low"] or 0.0, per[c]["ci_high"] or 0.0) for c in shown],
+                          title="mean per criterion (up to 40, most judged first)", xlabel="score")
+    crit_rows = [(c, per[c]["name"], per[c]["dimension"], per[c]["n"], num(per[c]["mean"]),
+                  f"{num(per[c]['ci_low'])} – {num(per[c]['ci_high'])}", per[c]["unscored"]) for c in sorted(per)]
+    dim_rows = [(d, v["n"], num(v["mean"]), f"{num(v['ci_low'])} – {num(v['ci_high'])}")
+                for d, v in summary.per_dimension.items()]
+    prompt_rows = [(r.id, r.prompt, num(r.overall), len(r.scores), len(r.unscored),
+                    r.failed or "; ".join(f"{k}: {v}" for k, v in r.unscored.items())) for r in rows]
+    sections = [
+        paragraph(f"system: {summary.system}   judge: {summary.judge}", "muted"), head,
+        plots(distribution, dim_plot),
+        section("Per dimension", table(["dimension", "n", "mean", "95 % CI"], dim_rows)),
+        section("Per criterion", plots(crit_plot),
+                table(["id", "criterion", "dimension", "n", "mean", "95 % CI", "unscored"], crit_rows)),
+        section("Prompts", "<details><summary>show</summary>" + table(
+            ["id", "prompt", "overall", "scored", "unscored", "problems"], prompt_rows, (1, 5)) + "</details>"),
+    ]
+    data = {"summary": summary.model_dump(mode="json"), "prompts": [r.model_dump(mode="json") for r in rows]}
+    return write_report(directory, "Criteria scores", sections, data)
