@@ -118,6 +118,12 @@ class SystemSide:
         self.cache = ResponseCache(cache_path) if system.is_model else None
         self.semaphore = asyncio.Semaphore(concurrency)
 
+    def known(self, item: PromptItem) -> str | None:
+        """The response already at hand (file or cache), without generating."""
+        if isinstance(self.system, ResponsesSystem):
+            return self.system.responses.get(item.prompt)
+        return self.cache.response(item) if self.cache is not None else None
+
     async def response(self, item: PromptItem) -> tuple[str | None, str | None]:
         """(response, None) or (None, why it failed)."""
         if isinstance(self.system, ResponsesSystem):

@@ -323,7 +323,8 @@ async def arun_pairwise(
     write_json(directory / "summary.json", summary.model_dump(mode="json"))
     from writer_r1.eval.report import pairwise_report
 
-    pairwise_report(directory, summary, judgements)
+    texts = {item.id: (sides["a"].known(item), sides["b"].known(item)) for item in items}
+    pairwise_report(directory, summary, judgements, texts)
     return summary
 
 

@@ -188,7 +188,7 @@ def outcome_plot(wins: int, ties: int, losses: int, win_rate: float | None, ci: 
     plt = _pyplot()
     if plt is None:
         return ""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 2.6), gridspec_kw={"width_ratios": [1, 1.4]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 2.0), gridspec_kw={"width_ratios": [1, 1.4]})
     if win_rate is not None:
         low, high = ci
         err = [[win_rate - low], [high - win_rate]] if low is not None and high is not None else None
@@ -250,7 +250,20 @@ def ifeval_report(directory: Path, summary: IFEvalSummary, strict: Sequence[IFEv
     return write_report(directory, "IFEval", sections, summary.model_dump(mode="json"))
 
 
-def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any]) -> Path:
+def _side_colour(rate: float | None) -> str:
+    if rate is None or rate == 0.5:
+        return "#bbbbbb"
+    return "#55a868" if rate > 0.5 else "#c44e52"
+
+
+def _excerpt(text: str | None, limit: int = 600) -> str:
+    if text is None:
+        return "(none)"
+    return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more characters]"
+
+
+def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
+                    texts: dict[str, tuple[str | None, str | None]] | None = None) -> Path:
     """report.html of `writer-r1 eval pairwise`: win rate with its interval, outcomes, per-criterion wins,
     lengths and the win rate within length buckets, every verdict with its reasons."""
 
@@ -270,7 +283,7 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any]) ->
         bars = hbar_plot([e["name"] for e in entries], [e["win_rate"] or 0.0 for e in entries],
                          errors=[(e["ci_low"] or 0.0, e["ci_high"] or 0.0) for e in entries], reference=0.5,
                          title="win rate of A per criterion", xlabel="A's win rate (tie = half)",
-                         colors=["#55a868" if (e["win_rate"] or 0) > 0.5 else "#c44e52" for e in entries])
+                         colors=[_side_colour(e["win_rate"]) for e in entries])
         rows = [(e["name"], e["n"], e["wins"], e["ties"], e["losses"], e["inconsistent"], e["unscored"],
                  rate(e["win_rate"])) for e in entries]
         sections.append(section("Per criterion", plots(bars), table(
@@ -294,11 +307,11 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any]) ->
         verdict = {"a": "A", "b": "B", "tie": "tie", None: "unscored"}[j.outcome]
         if j.inconsistent:
             verdict += " (flip)"
-        rows.append((j.id, j.prompt, verdict, j.words_a if j.words_a is not None else "", j.words_b or "",
-                     reasons or (j.unscored_reason or "")))
+        text_a, text_b = (texts or {}).get(j.id, (None, None))
+        rows.append((j.id, j.prompt, verdict, reasons or (j.unscored_reason or ""), _excerpt(text_a), _excerpt(text_b)))
+    headers = ["id", "prompt", "verdict", "reasons", "response A (excerpt)", "response B (excerpt)"]
     sections.append(section("Verdicts", f"<details><summary>all {len(rows)} prompts</summary>"
-                            f"{table(['id', 'prompt', 'verdict', 'words A', 'words B', 'reasons'], rows, (1, 5))}"
-                            "</details>"))
+                            f"{table(headers, rows, (1, 3, 4, 5))}</details>"))
     if summary.unscored_items:
         sections.append(section("Unscored (excluded from the win rate)", table(
             ["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,))))
