@@ -136,3 +136,34 @@ def scores_command(
     if summary.unscored_criteria:
         problems.append(f"{summary.unscored_criteria} criterion verdict(s) unscored")
     _finish(summary.model_dump(mode="json"), as_json, "; ".join(problems) or None, output_dir)
+
+
+@app.command("agreement")
+def agreement_command(
+    hellobench: Annotated[Path, typer.Option("--hellobench", help="HelloBench folder (checklists + judgements/), or a judgements file")],
+    judge: Annotated[str, typer.Option("--judge", help="judge model spec to validate")],
+    output_dir: OutputDir,
+    checklists: Annotated[Path | None, typer.Option("--checklists", help="checklists JSONL (with a judgements file)")] = None,  # noqa: UP007
+    judge_base_url: Annotated[str | None, typer.Option("--judge-base-url", help="judge's server")] = None,  # noqa: UP007
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="first N judgements per model")] = None,  # noqa: UP007
+    concurrency: Concurrency = 16,
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+) -> None:
+    """Our judge against HelloBench's GPT-4o checklist judgements: agreement, correlations, model ranking."""
+    from writer_r1.eval.agreement import run_agreement
+
+    summary = run_agreement(hellobench, judge=judge, output_dir=output_dir, checklists=checklists,
+                            judge_base_url=judge_base_url, concurrency=concurrency, limit=limit, progress=not quiet)
+    if not as_json:
+        o = summary.overall
+
+        def show(value: float | None) -> str:
+            return "–" if value is None else f"{value:.3f}"
+
+        console.print(f"items {o['items']}: exact {show(o['exact'])}, within one step {show(o['within_one_step'])}, "
+                      f"Pearson {show(o['pearson'])}, Spearman {show(o['spearman'])}", highlight=False)
+        console.print(f"ranking (ours): {' > '.join(summary.ranking_ours)}; (HelloBench): "
+                      f"{' > '.join(summary.ranking_theirs)}; same: {summary.same_ranking}", highlight=False)
+    incomplete = f"{summary.unscored_items} item(s) unscored" if summary.unscored_items else None
+    _finish(summary.model_dump(mode="json"), as_json, incomplete, output_dir)

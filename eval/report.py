@@ -360,3 +360,34 @@ def scores_report(directory: Path, summary: Any, rows: Sequence[Any]) -> Path:
     ]
     data = {"summary": summary.model_dump(mode="json"), "prompts": [r.model_dump(mode="json") for r in rows]}
     return write_report(directory, "Criteria scores", sections, data)
+
+
+def agreement_report(directory: Path, summary: Any, pairs: Sequence[Any]) -> Path:
+    """report.html of `writer-r1 eval agreement`: agreement and correlations per model, the two rankings."""
+
+    def num(value: float | None, fmt: str = "{:.3f}") -> str:
+        return "–" if value is None else fmt.format(value)
+
+    o = summary.overall
+    same = {True: "yes", False: "no", None: "–"}[summary.same_ranking]
+    head = cards([("exact agreement", num(o["exact"], "{:.1%}")), ("within one step", num(o["within_one_step"], "{:.1%}")),
+                  ("Pearson", num(o["pearson"])), ("Spearman", num(o["spearman"])), ("same model ranking", same),
+                  ("unscored items", str(summary.unscored_items))])
+    scored = [p for p in pairs if p.ours is not None]
+    scatter = scatter_plot([p.theirs for p in scored], [p.ours for p in scored], title="item scores",
+                           xlabel="HelloBench GPT-4o", ylabel=f"our judge ({_short(summary.judge, 30)})")
+    models = list(summary.per_model)
+    corr = hbar_plot(models, [summary.per_model[m]["pearson"] or 0.0 for m in models], xlim=(-1.0, 1.0),
+                     title="Pearson per model", xlabel="r", reference=0.0)
+    rows = [(m, v["items"], v["unscored"], num(v["exact"], "{:.1%}"), num(v["within_one_step"], "{:.1%}"),
+             num(v["mean_abs_diff"]), num(v["pearson"]), num(v["spearman"]), num(v["mean_ours"]),
+             num(v["mean_theirs"])) for m, v in summary.per_model.items()]
+    sections = [
+        paragraph(f"judge: {summary.judge}", "muted"), head, plots(scatter, corr),
+        section("Per model", table(["model", "items", "unscored", "exact", "within 0.25", "mean |diff|", "Pearson",
+                                    "Spearman", "mean (ours)", "mean (HelloBench)"], rows)),
+        section("Model ranking", table(["rank", "our judge", "HelloBench GPT-4o"], [
+            (i + 1, a, b) for i, (a, b) in enumerate(zip(summary.ranking_ours, summary.ranking_theirs, strict=True))]),
+            paragraph(f"Spearman of the model means: {num(summary.system_spearman)}", "muted")),
+    ]
+    return write_report(directory, "Judge agreement with HelloBench", sections, summary.model_dump(mode="json"))
