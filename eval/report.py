@@ -157,7 +157,7 @@ def hbar_plot(labels: Sequence[str], values: Sequence[float], *, title: str, xla
                 [max(0.0, hi - v) for v, (_, hi) in zip(values, errors, strict=True)]]
     ax.barh(positions, values, xerr=xerr, color=list(colors) if colors else "#4c72b0", capsize=3)
     ax.set_yticks(positions)
-    ax.set_yticklabels([_short(label) for label in labels], fontsize=8)
+    ax.set_yticklabels([_short(label, 48) for label in labels], fontsize=8)
     if reference is not None:
         ax.axvline(reference, color="#999", linestyle="--", linewidth=1)
     if xlim is not None:
