@@ -143,3 +143,20 @@ def test_summary_counts_a_tie_as_half_and_a_flip_as_inconsistent():
     summary = summarize(rows, a="A", b="B", judge="j")
     assert (summary.n, summary.win_rate, summary.inconsistent, summary.unscored) == (3, 0.5, 1, 1)
     assert summary.ci_low <= 0.5 <= summary.ci_high
+
+
+def test_a_reflect_wraps_a_model_in_the_reflection_loop(tmp_path, capsys):
+    (tmp_path / "p.jsonl").write_text('{"prompt": "Write a haiku about frost."}\n{"prompt": "Write a limerick."}\n')
+    with OpenAICompatServer(responder=first_shown) as judge:
+        code, out, err = _cli(["eval", "pairwise", "--prompts", str(tmp_path / "p.jsonl"), "--a", "fake",
+                               "--a-reflect", "--b", "fake", "--judge", "openai:judge", "--judge-base-url",
+                               judge.base_url, "--output-dir", str(tmp_path / "o"), "--json", "--quiet"], capsys)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["a"], summary["b"], summary["n"]) == ("fake + reflection", "fake", 2)
+    def responses(name: str) -> dict[str, str]:
+        rows = map(json.loads, (tmp_path / "o" / name).read_text().splitlines())
+        return {row["prompt"]: row["response"] for row in rows}
+
+    reflected, plain = responses("responses_a.jsonl"), responses("responses_b.jsonl")
+    assert all(reflected.values()) and reflected != plain  # the loop revised the fake model's drafts
