@@ -63,3 +63,13 @@ def test_bad_ifeval_input_data_names_file_line_and_key(tmp_path: Path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert f"{data}: line 2: missing key 'instruction_id_list'" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_goes_to_stderr_with_counts(tmp_path: Path, capsys):
+    try:
+        cli_main(["eval", "ifeval", "--model", "fake", "--limit", "3", "--output-dir", str(tmp_path), "--json"])
+    except SystemExit as done:
+        assert not done.code
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["prompts"] == 3  # stdout holds only the summary
+    assert "generate" in captured.err and "3/3" in captured.err and "eta" in captured.err
