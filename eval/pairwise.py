@@ -299,8 +299,6 @@ async def arun_pairwise(
             else:
                 try:
                     chosen = await criteria_for(item)
-                    for c in chosen.criteria:
-                        criteria_names.setdefault(c.id, c.name)
                     kwargs = {"per_criterion": True} if per_criterion else {}
                     comparison = await the_judge.acompare(text_a, text_b, chosen, task=item.prompt, **kwargs)
                     judgement = judgement_of(item, comparison, text_a, text_b)
@@ -316,6 +314,10 @@ async def arun_pairwise(
             return judgement
 
         fresh = await asyncio.gather(*(one(item) for item in todo))
+    for item in items:  # names of every criterion judged, this run or an earlier one
+        chosen = criteria_of(item, default) or built_sets.get(item.id) or generic_criteria()
+        for c in chosen.criteria:
+            criteria_names.setdefault(c.id, c.name)
     by_id = {**done, **{j.id: j for j in fresh}}
     judgements = [by_id[item.id] for item in items]
     summary = summarize(judgements, a=side_a.name, b=side_b.name, judge=judge_name, criteria_names=criteria_names,

@@ -160,3 +160,16 @@ def test_a_reflect_wraps_a_model_in_the_reflection_loop(tmp_path, capsys):
 
     reflected, plain = responses("responses_a.jsonl"), responses("responses_b.jsonl")
     assert all(reflected.values()) and reflected != plain  # the loop revised the fake model's drafts
+
+
+def test_build_criteria_builds_once_per_prompt_and_judges_with_them(tmp_path, capsys):
+    from writer_r1.eval import run_pairwise
+
+    (tmp_path / "p.jsonl").write_text('{"id": "haiku", "prompt": "Write a haiku about frost."}\n')
+    for _ in range(2):
+        summary = run_pairwise(tmp_path / "p.jsonl", "fake:a", "fake:b", judge="fake", output_dir=tmp_path / "o",
+                               progress=False, build_criteria=True, per_criterion=True)
+    built = [json.loads(line) for line in (tmp_path / "o" / "criteria_built.jsonl").read_text().splitlines()]
+    assert [row["id"] for row in built] == ["haiku"]  # the re-run reused the built set
+    names = {c["id"]: c["name"] for d in built[0]["criteria"]["dimensions"] for c in d["criteria"]}
+    assert summary.n == 1 and {k: v["name"] for k, v in summary.per_criterion.items()} == names
