@@ -106,6 +106,7 @@ async def arun_ifeval(
     if limit is not None:
         inputs = inputs[:limit]
     system = ModelSystem(model, base_url=base_url, model_kwargs=model_kwargs)
+    system.check()
     items = [PromptItem(id=str(row.key), prompt=row.prompt) for row in inputs]
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,10 @@ class ModelSystem:
             self._model = load_chat_model(self.spec, base_url=self.base_url, **kwargs)
         return self._model
 
+    def check(self) -> None:
+        """Resolve the spec now, so a bad spec is one clear error before anything is written."""
+        _ = self.model
+
     def _runner(self, item: PromptItem) -> BaseChatModel:
         if not self.reflect:
             return self.model
@@ -155,4 +159,6 @@ def resolve_system(
         if reflect:
             raise EvalInputError(f"{option}: {value} is a responses file; reflection needs a model spec")
         return ResponsesSystem(path)
-    return ModelSystem(value, base_url=base_url, reflect=reflect, criteria=criteria)
+    system = ModelSystem(value, base_url=base_url, reflect=reflect, criteria=criteria)
+    system.check()
+    return system

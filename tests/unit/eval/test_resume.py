@@ -73,3 +73,11 @@ def test_progress_goes_to_stderr_with_counts(tmp_path: Path, capsys):
     captured = capsys.readouterr()
     assert json.loads(captured.out)["prompts"] == 3  # stdout holds only the summary
     assert "generate" in captured.err and "3/3" in captured.err and "eta" in captured.err
+
+
+def test_a_bad_model_spec_is_one_error_before_anything_is_written(tmp_path: Path, capsys):
+    try:
+        cli_main(["eval", "ifeval", "--model", "nosuchprovider", "--output-dir", str(tmp_path / "o")])
+    except SystemExit as done:
+        assert done.code == 2
+    assert "unknown model spec" in capsys.readouterr().err and not (tmp_path / "o").exists()
