@@ -77,12 +77,12 @@ def main() -> int:
         base_url = server.stdout.readline().strip()
         asyncio.run(bare_judge(base_url, pairs[:2], 2))  # warm-up: imports, first connection
         start = time.perf_counter()
-        bare_unscored = asyncio.run(bare_judge(base_url, pairs, args.capacity * 2))
+        bare_unscored = asyncio.run(bare_judge(base_url, pairs, args.capacity))
         bare = time.perf_counter() - start
         start = time.perf_counter()
         summary = run_pairwise(folder / "prompts.jsonl", str(folder / "a.jsonl"), str(folder / "b.jsonl"),
                                judge="openai:loopback-model", judge_base_url=base_url, output_dir=folder / "out",
-                               concurrency=args.capacity * 2, progress=False)
+                               concurrency=args.capacity, progress=False)
         wall = time.perf_counter() - start
     finally:
         server.terminate()
