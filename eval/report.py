@@ -304,6 +304,8 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
     rows = []
     for j in judgements:
         reasons = " | ".join(f"{v.get('order')}: {v.get('winner')} — {v.get('reason')}" for v in j.verdicts)
+        for cid, outcome in (j.criteria or {}).items():
+            reasons += f"\n{cid}: {outcome.outcome or 'unscored'} — {' / '.join(outcome.evidence)}"
         verdict = {"a": "A", "b": "B", "tie": "tie", None: "unscored"}[j.outcome]
         if j.inconsistent:
             verdict += " (flip)"
