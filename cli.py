@@ -71,6 +71,9 @@ def _register() -> None:
 
     app.add_typer(train_app, name="train")
     app.add_typer(data_app, name="data")
+    from writer_r1.eval.commands import app as eval_app
+
+    app.add_typer(eval_app, name="eval")
 
 
 def hoist_root_flags(argv: Sequence[str], flags: frozenset[str] = frozenset()) -> list[str]:

@@ -53,6 +53,7 @@ from writer_r1.agents.judge_schema import (
     parse_verdicts,
     verdict_contract,
 )
+from writer_r1.agents.pairwise_criteria import CriterionComparison, CriterionVerdict
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet, Criterion
 from writer_r1.core.models import load_chat_model, model_identity
@@ -107,6 +108,7 @@ class PairwiseVerdict(BaseModel):
     order: Literal["ab", "ba"]
     winner: Choice | None
     reason: str
+    criteria: dict[str, CriterionVerdict] | None = None  # per_criterion=True: each criterion's verdict
 
 
 class Comparison(BaseModel):
@@ -124,6 +126,7 @@ class Comparison(BaseModel):
     preferred: Choice | None
     consistent: bool
     verdicts: tuple[PairwiseVerdict, PairwiseVerdict]
+    criteria: dict[str, CriterionComparison] | None = None  # per_criterion=True: each criterion, both orders
 
     @property
     def reasons(self) -> list[str]:
@@ -469,13 +472,31 @@ class Judge:
 
     # --- pairwise --------------------------------------------------------------------------
 
-    def compare(self, text_a: str, text_b: str, criteria: CriteriaSet, task: str | None = None) -> Comparison:
+    def compare(
+        self, text_a: str, text_b: str, criteria: CriteriaSet, task: str | None = None, *, per_criterion: bool = False
+    ) -> Comparison:
         """Synchronous `acompare`."""
-        return run_sync(self.acompare(text_a, text_b, criteria, task))
+        return run_sync(self.acompare(text_a, text_b, criteria, task, per_criterion=per_criterion))
 
-    async def acompare(self, text_a: str, text_b: str, criteria: CriteriaSet, task: str | None = None) -> Comparison:
-        """Compare two texts in both orders (A/B, then B/A) and combine the verdicts (see `Comparison`)."""
+    async def acompare(
+        self, text_a: str, text_b: str, criteria: CriteriaSet, task: str | None = None, *, per_criterion: bool = False
+    ) -> Comparison:
+        """Compare two texts in both orders (A/B, then B/A) and combine the verdicts (see `Comparison`).
+
+        `per_criterion=True` also asks for an A/B/tie verdict with one line of evidence on every criterion
+        (`writer_r1.agents.pairwise_criteria`), combined across the orders in `Comparison.criteria`.
+        """
         task_text = criteria.task if task is None else task
+        if per_criterion:
+            from writer_r1.agents.pairwise_criteria import combine_criteria, pairwise_order_criteria
+
+            first, second = await asyncio.gather(
+                pairwise_order_criteria(self, "ab", text_a, text_b, criteria, task_text),
+                pairwise_order_criteria(self, "ba", text_b, text_a, criteria, task_text),
+            )
+            preferred, consistent = combine_orders(first.winner, second.winner)
+            return Comparison(criteria_version=criteria.version, preferred=preferred, consistent=consistent,
+                              verdicts=(first, second), criteria=combine_criteria(first, second, criteria))
         first, second = await asyncio.gather(
             self._pairwise_order("ab", text_a, text_b, criteria, task_text),
             self._pairwise_order("ba", text_b, text_a, criteria, task_text),

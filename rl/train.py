@@ -143,7 +143,7 @@ class ReplaySettings(BaseModel):
     seed: int = 0
 
 
-OUR_KEYS = frozenset({"model", "dataset", "dataset_split", "reward", "replay", "peft"})
+OUR_KEYS = frozenset({"model", "dataset", "dataset_split", "reward", "replay", "peft", "eval"})
 
 
 class TrainConfig(BaseModel):
@@ -157,6 +157,7 @@ class TrainConfig(BaseModel):
     reward: RewardSettings = Field(default_factory=RewardSettings)
     replay: ReplaySettings | None = None
     peft: dict[str, Any] | None = None
+    eval: dict[str, Any] | None = None  # per-checkpoint evaluation (writer_r1.eval.callback.EvalSettings)
     trainer: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -411,9 +412,10 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
         check_whole_groups(args)
     if rollout_func is None and config.replay is not None:
         rollout_func = replay_rollout(config.replay)
+    callbacks = [eval_callback(config.eval)] if config.eval is not None else []
     dataset = load_dataset_from(config, required)
     model, tokenizer = _model_and_tokenizer(config)
-    return GRPOTrainer(
+    trainer = GRPOTrainer(
         model=model,
         reward_funcs=[reward],
         args=args,
@@ -421,7 +423,25 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
         processing_class=tokenizer,
         peft_config=_peft_config(config),
         rollout_func=rollout_func,
+        callbacks=callbacks,
     )
+    for callback in callbacks:
+        callback.trainer = trainer
+    return trainer
+
+
+def eval_callback(section: dict[str, Any]) -> Any:
+    """The per-checkpoint `EvalCallback` for an `eval` section (validated here, before training starts)."""
+    from pydantic import ValidationError
+    from writer_r1.eval.callback import EvalCallback, EvalSettings
+
+    try:
+        settings = EvalSettings.model_validate(section)
+    except ValidationError as error:
+        raise UserError(f"eval section: {error}") from error
+    if not Path(settings.prompts).is_file():
+        raise UserError(f"eval section: no prompts file {settings.prompts}")
+    return EvalCallback(settings)
 
 
 def replay_rollout(settings: ReplaySettings) -> Any:
