@@ -53,6 +53,7 @@ from writer_r1.agents.judge_schema import (
     parse_verdicts,
     verdict_contract,
 )
+from writer_r1.agents.language import task_language_label
 from writer_r1.agents.pairwise_criteria import CriterionComparison, CriterionVerdict
 from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import CriteriaSet, Criterion
@@ -265,8 +266,6 @@ class Judge:
         # Placeholders that occur nowhere in the template's inputs mark where the text and delimiter go.
         marker = f"\x00{secrets.token_hex(8)}"
         text_slot, delimiter_slot = f"{marker}T\x00", f"{marker}D\x00"
-        from writer_r1.agents.language import task_language_label
-
         rendered = render(
             "judge", template=self.template, task=task, criteria=list(criteria), text=text_slot,
             delimiter=delimiter_slot, problems={}, language=task_language_label(task),
@@ -312,6 +311,7 @@ class Judge:
             delimiter_a=delimiter_a,
             delimiter_b=delimiter_b,
             problem="",
+            language=task_language_label(task),
         )
 
     # --- scoring ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from writer_r1.agents.judge_schema import iter_reply_objects
+from writer_r1.agents.language import task_language_label
 from writer_r1.core.criteria import CriteriaSet, Criterion
 from writer_r1.core.structured import JsonContract
 
@@ -216,13 +217,29 @@ def combine_criteria(first: PairwiseVerdict, second: PairwiseVerdict, criteria: 
     return combined
 
 
+def pairwise_criteria_prompt(
+    shown_first: str, shown_second: str, criteria: CriteriaSet, task: str, template: str | None = None
+) -> str:
+    """The per-criterion comparison prompt with `shown_first` as text A, both texts fenced."""
+    from writer_r1.agents.judge import _criteria_texts
+    from writer_r1.prompts import make_delimiter, render
+
+    others = (task, *_criteria_texts(criteria.criteria))
+    delimiter_a = make_delimiter(shown_first, shown_second, *others, stem="TEXT-A")
+    delimiter_b = make_delimiter(shown_first, shown_second, *others, stem="TEXT-B")
+    return render("judge_pairwise_criteria", template=template, task=task, criteria=criteria.criteria,
+                  importance=importance_words(criteria), text_a=f"{delimiter_a}\n{shown_first}\n{delimiter_a}",
+                  text_b=f"{delimiter_b}\n{shown_second}\n{delimiter_b}", delimiter_a=delimiter_a,
+                  delimiter_b=delimiter_b, problem="", language=task_language_label(task))
+
+
 async def pairwise_order_criteria(
     judge: Judge, order: Literal["ab", "ba"], shown_first: str, shown_second: str, criteria: CriteriaSet, task: str
 ) -> PairwiseVerdict:
     """One order of a per-criterion comparison, through the judge's model, cache, semaphore and retries."""
-    from writer_r1.agents.judge import PairwiseVerdict, _criteria_texts, _unshow
+    from writer_r1.agents.judge import PairwiseVerdict, _unshow
     from writer_r1.agents.judge_cache import cache_key
-    from writer_r1.prompts import make_delimiter, render, template_version
+    from writer_r1.prompts import render, template_version
 
     template = getattr(judge, "pairwise_criteria_template", None)
     key = cache_key(kind="pairwise_criteria", model=judge._model_identity,
@@ -241,13 +258,7 @@ async def pairwise_order_criteria(
             return verdict(outcome)
     from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-    others = (task, *_criteria_texts(criteria.criteria))
-    delimiter_a = make_delimiter(shown_first, shown_second, *others, stem="TEXT-A")
-    delimiter_b = make_delimiter(shown_first, shown_second, *others, stem="TEXT-B")
-    prompt = render("judge_pairwise_criteria", template=template, task=task, criteria=criteria.criteria,
-                    importance=importance_words(criteria), text_a=f"{delimiter_a}\n{shown_first}\n{delimiter_a}",
-                    text_b=f"{delimiter_b}\n{shown_second}\n{delimiter_b}", delimiter_a=delimiter_a,
-                    delimiter_b=delimiter_b, problem="")
+    prompt = pairwise_criteria_prompt(shown_first, shown_second, criteria, task, template)
     history: list[BaseMessage] = [HumanMessage(content=prompt)]
     contract = pairwise_criteria_contract(criteria.criteria)
     best: ParsedCriteriaPairwise | None = None

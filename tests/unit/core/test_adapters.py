@@ -44,7 +44,7 @@ def test_writingbench_detects_chinese_queries(test_data: Path) -> None:
 
 def test_every_hellobench_checklist_imports_and_round_trips(test_data: Path) -> None:
     rows = _rows(test_data / "hellobench" / "heuristic_text_generation.jsonl")
-    assert len(rows) == 10 and len({row["category"] for row in rows}) == 5
+    assert len(rows) == 16 and len({row["category"] for row in rows}) == 5
     for row in rows:
         criteria = CriteriaSet.from_hellobench(row)
         assert [c.description for c in criteria.criteria] == [q.strip() for q in row["checklists"]]

@@ -12,6 +12,7 @@ from writer_r1.agents.extractor import ConstraintExtractor
 from writer_r1.agents.inducer import Inducer
 from writer_r1.agents.judge import Judge
 from writer_r1.agents.language import task_language
+from writer_r1.agents.pairwise_criteria import pairwise_criteria_prompt
 from writer_r1.agents.reflector import Reflector
 from writer_r1.agents.writer import Aim, Writer
 from writer_r1.core.criteria import CriteriaSet, Criterion, Dimension, Level
@@ -24,7 +25,6 @@ from writer_r1.testing import ScriptedChatModel
 ZH_TASK = "为一款新的智能手表写一则广告文案，突出续航时间，不超过200字。"
 EN_TASK = "Write an advertisement for a new smartwatch that stresses its battery life, in at most 200 words."
 DRAFT = "这款手表一次充电可用十四天。"
-OWNED_ELSEWHERE = "judge_pairwise"  # the pairwise templates (judge_pairwise*.j2) belong to the evaluation work
 
 
 def _criteria(language: str) -> CriteriaSet:
@@ -59,6 +59,8 @@ def _prompts(task: str) -> dict[str, Callable[[], str]]:
         ),
         "critic": lambda: Critic(model, language=code).prompt(criteria, [("续航", 2)]),
         "judge": lambda: Judge(model, cache=None).prompt(DRAFT, criteria.criteria, task=task),
+        "judge_pairwise": lambda: Judge(model, cache=None).pairwise_prompt(DRAFT, "另一稿", criteria, task=task),
+        "judge_pairwise_criteria": lambda: pairwise_criteria_prompt(DRAFT, "另一稿", criteria, task),
         "reflector": lambda: Reflector(model, language=code).prompt(task, DRAFT, criteria, _scorecard(criteria)),
         "writer_draft": lambda: Writer(model, language=code).draft_prompt(task, approach="简洁", probe="续航写得很差"),
         "writer_revise": lambda: Writer(model, language=code).revise_prompt(
@@ -68,7 +70,7 @@ def _prompts(task: str) -> dict[str, Callable[[], str]]:
 
 
 def test_every_template_is_covered() -> None:
-    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2") if not path.stem.startswith(OWNED_ELSEWHERE)}
+    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2") }
     assert shipped == set(_prompts(ZH_TASK))
 
 

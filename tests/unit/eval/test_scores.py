@@ -46,9 +46,12 @@ def test_writingbench_rubrics_score_per_criterion_and_dimension(tmp_path, capsys
 
 
 def test_hellobench_checklists_and_an_unanswered_criterion_is_unscored_not_a_number(tmp_path, capsys):
-    prompts = DATA / "hellobench" / "heuristic_text_generation.jsonl"
     responses = tmp_path / "responses.jsonl"
     rows = [json.loads(line) for line in (DATA / "hellobench" / "judgements" / "qwen2_7b.jsonl").open()]
+    answered = {r["instruction"] for r in rows}
+    prompts = tmp_path / "prompts.jsonl"  # the shipped prompts that have published responses
+    prompts.write_text("".join(line for line in (DATA / "hellobench" / "heuristic_text_generation.jsonl").open()
+                               if json.loads(line)["instruction"] in answered))
     responses.write_text("".join(json.dumps({"prompt": r["instruction"], "response": r["response"]}) + "\n"
                                  for r in rows))
     with OpenAICompatServer(responder=best_but_one) as judge:
