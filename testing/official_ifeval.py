@@ -81,13 +81,17 @@ def load(nltk_data: Path) -> OfficialChecker | None:
         >>> checker is None or checker.check(row, "Hi there.", "strict") == [True]
         True
     """
-    spec = importlib.util.find_spec("lm_eval")
-    if spec is None or spec.origin is None:
-        return None
+    loaded = sys.modules.get("lm_eval")
+    if loaded is not None:  # a second load: our stand-in (its __spec__ is None, so find_spec would raise) or the real one
+        package_root = Path(next(iter(loaded.__path__)))
+    else:
+        spec = importlib.util.find_spec("lm_eval")
+        if spec is None or spec.origin is None:
+            return None
+        package_root = Path(spec.origin).parent
     for needed in ("immutabledict", "langdetect", "nltk", "punkt"):
         if importlib.util.find_spec(needed) is None:
             return None
-    package_root = Path(spec.origin).parent
     _stand_in_package("lm_eval", package_root)
     _stand_in_package("lm_eval.tasks", package_root / "tasks")
     _stand_in_package("lm_eval.tasks.ifeval", package_root / "tasks" / "ifeval")

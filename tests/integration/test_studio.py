@@ -147,7 +147,8 @@ def test_the_store_has_the_semantic_index_that_langgraph_json_declares(studio_se
     # Recall under `langgraph dev` goes through the platform's store: it must score by meaning.
     from langgraph_sdk import get_client
 
-    namespace = ["writer_r1", "experiences"]
+    # A namespace of its own: the graph runs above store their experiences in the shared server's store too.
+    namespace = ["writer_r1_test", "index_check"]
 
     async def run() -> list[dict]:
         client = get_client(url=studio_server)

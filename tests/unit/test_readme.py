@@ -32,10 +32,11 @@ def test_the_readme_has_the_examples_this_file_runs() -> None:
 
 @pytest.mark.parametrize("block", _blocks("python"), ids=lambda block: block.split("\n")[0][:40])
 def test_python_blocks_run_against_a_served_model(block: str, loopback, monkeypatch, tmp_path) -> None:
-    assert SERVED_AT in block, "README Python examples talk to the served model"
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(block.replace(SERVED_AT, loopback.base_url), "README.md", "exec"), namespace)  # noqa: S102
+    if SERVED_AT not in block:  # an example that only builds objects (e.g. reward functions): it ran, nothing served
+        return
     if "reply" in namespace:  # the wrapper example
         reply = namespace["reply"]
         assert reply.content and {"overall", "iterations", "stop_reason"} <= set(reply.response_metadata)
