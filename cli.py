@@ -162,7 +162,10 @@ def main(argv: list[str] | None = None) -> None:
         _state["debug"] = True
     try:
         check_server(argv)
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit(code)` instead of exiting with it.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.exceptions.Abort:

@@ -137,3 +137,13 @@ def test_an_empty_text_is_an_error_not_a_score(files, tmp_path) -> None:
     args = ["judge", "--criteria", str(files["criteria"]), "--text", str(tmp_path / "empty.txt"), "--model", "fake"]
     result = CliRunner().invoke(_app(), args)
     assert isinstance(result.exception, UserError) and "is empty" in str(result.exception)
+
+
+def test_the_installed_cli_exits_with_the_judge_code_when_nothing_is_scored(files, make_loopback) -> None:
+    # The real entry point, not CliRunner: `writer-r1` must pass a command's exit code on (here 4, server failing).
+    server = make_loopback(faults=FaultPlan(rates={"http500": 1.0}))
+    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]), "--json",
+            "--model", "openai:loopback-model", "--base-url", server.base_url]
+    done = subprocess.run([sys.executable, "-m", "writer_r1.cli", *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert Scorecard.model_validate_json(done.stdout).overall is None
