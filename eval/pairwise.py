@@ -218,6 +218,7 @@ async def arun_pairwise(
     judge_retries: int = 2,
     progress: bool = True,
     seed: int = 0,
+    report: bool = True,
 ) -> PairwiseSummary:
     """`run_pairwise` in a running event loop."""
     from writer_r1.agents.commands import load_criteria_file
@@ -278,6 +279,8 @@ async def arun_pairwise(
         return chosen or generic_criteria()
 
     todo = [item for item in items if item.id not in done]
+    # Plotting's imports take seconds of CPU; a worker thread does them while the judge calls wait on the server.
+    warm_report = asyncio.get_running_loop().run_in_executor(None, prewarm_report) if report else None
     with EvalProgress(enabled=progress) as bars:
         gen = {key: bars.stage(f"generate {key.upper()}", total=len(items), completed=len(items) - len(todo))
                for key, side in sides.items() if side.system.is_model}
@@ -323,11 +326,20 @@ async def arun_pairwise(
     summary = summarize(judgements, a=side_a.name, b=side_b.name, judge=judge_name, criteria_names=criteria_names,
                         seed=seed)
     write_json(directory / "summary.json", summary.model_dump(mode="json"))
-    from writer_r1.eval.report import pairwise_report
+    if warm_report is not None:
+        await warm_report
+        from writer_r1.eval.report import pairwise_report
 
-    texts = {item.id: (sides["a"].known(item), sides["b"].known(item)) for item in items}
-    pairwise_report(directory, summary, judgements, texts)
+        texts = {item.id: (sides["a"].known(item), sides["b"].known(item)) for item in items}
+        pairwise_report(directory, summary, judgements, texts)
     return summary
+
+
+def prewarm_report() -> None:
+    """Import the report's plotting stack (matplotlib) ahead of time; safe to call from a worker thread."""
+    from writer_r1.eval.report import _pyplot
+
+    _pyplot()
 
 
 def run_pairwise(prompts: str | os.PathLike[str], a: str, b: str, **options: Any) -> PairwiseSummary:
@@ -336,6 +348,6 @@ def run_pairwise(prompts: str | os.PathLike[str], a: str, b: str, **options: Any
     `a` and `b` are responses files or model specs. Options: `judge` (a spec or a `Judge`; required),
     `output_dir` (required), `judge_base_url`, `a_base_url`, `b_base_url`, `a_reflect`, `b_reflect`,
     `criteria` (a file or a CriteriaSet, for rows without their own), `build_criteria`, `per_criterion`,
-    `concurrency`, `judge_retries`, `progress`, `seed`.
+    `concurrency`, `judge_retries`, `progress`, `seed`, `report` (False skips `report.html`).
     """
     return run_sync(arun_pairwise(prompts, a, b, **options))
