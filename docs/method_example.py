@@ -260,7 +260,7 @@ async def run_example() -> list[str]:
     lines: list[str] = []
     emit = lines.append
     with OpenAICompatServer(responder=ToyModel()) as server:
-        spec = {"model": "openai:toy", "base_url": server.base_url}
+        model, base_url = "openai:toy", server.base_url
         emit(f"task: {TASK}\n")
         criteria = None
         async for node, update in astream_criteria(
@@ -271,7 +271,8 @@ async def run_example() -> list[str]:
             samples_per_round=2,
             max_rounds=1,
             max_critique_rounds=2,
-            **spec,
+            model=model,
+            base_url=base_url,
         ):
             if node == "sample":
                 start = update["batch_start"]
@@ -306,7 +307,8 @@ async def run_example() -> list[str]:
 
         emit("\nreflection on a weak draft:")
         result = await areflect(
-            TASK, draft=SAMPLES[1]["text"], criteria=criteria, max_iterations=3, target_score=0.95, **spec
+            TASK, draft=SAMPLES[1]["text"], criteria=criteria, max_iterations=3, target_score=0.95, model=model,
+            base_url=base_url,
         )
         for entry in result.history:
             targets = entry.reflection.targets if entry.reflection else []

@@ -185,7 +185,9 @@ async def arun_agreement(
     with EvalProgress(enabled=progress) as bars:
         stage = bars.stage("judge", total=len(jobs), completed=sum((m, k) in done for m, k, *_ in jobs))
 
-        async def one(model: str, key: str, response: str, criteria: CriteriaSet, theirs: list[float]) -> dict:
+        async def one(
+            model: str, key: str, response: str, criteria: CriteriaSet, theirs: list[float]
+        ) -> dict[str, Any]:
             if (model, key) in done:
                 return done[(model, key)]
             card = await the_judge.ascore(response, criteria, task=prompts[key][1]["instruction"])
@@ -196,9 +198,9 @@ async def arun_agreement(
             bars.advance(stage)
             return row
 
-        rows = await asyncio.gather(*(one(*job) for job in jobs))
+        results = await asyncio.gather(*(one(*job) for job in jobs))
     pairs = [ItemPair(r["model"], r["id"], i, ours, theirs)
-             for r in rows for i, (ours, theirs) in enumerate(zip(r["ours"], r["theirs"], strict=True))]
+             for r in results for i, (ours, theirs) in enumerate(zip(r["ours"], r["theirs"], strict=True))]
     summary = summarize_agreement(pairs, judge_name)
     write_json(directory / "summary.json", summary.model_dump(mode="json"))
     from writer_r1.eval.report import agreement_report

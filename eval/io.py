@@ -73,8 +73,9 @@ def read_jsonl(path: str | os.PathLike[str], required: Sequence[str] = ()) -> li
     for number, line in _lines(path):
         try:
             row = json.loads(line)
-        except ValueError as error:
-            raise EvalInputError(f"{path}: line {number}: not valid JSON ({error.msg})") from error
+        except ValueError as error:  # JSONDecodeError, or a number too long to convert
+            detail = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise EvalInputError(f"{path}: line {number}: not valid JSON ({detail})") from error
         if not isinstance(row, dict):
             raise EvalInputError(f"{path}: line {number}: expected a JSON object, got {type(row).__name__}")
         for key in required:

@@ -301,7 +301,7 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
         "Judges favour longer texts; a win that holds within each bucket is not a length effect.", "muted")
     sections.append(section("Length", length_note, plots(lengths, buckets),
                             table(["A's length vs B's", "n", "win rate of A"], bucket_rows)))
-    rows = []
+    verdict_rows = []
     for j in judgements:
         reasons = " | ".join(f"{v.get('order')}: {v.get('winner')} — {v.get('reason')}" for v in j.verdicts)
         for cid, outcome in (j.criteria or {}).items():
@@ -310,10 +310,11 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
         if j.inconsistent:
             verdict += " (flip)"
         text_a, text_b = (texts or {}).get(j.id, (None, None))
-        rows.append((j.id, j.prompt, verdict, reasons or (j.unscored_reason or ""), _excerpt(text_a), _excerpt(text_b)))
+        verdict_rows.append((j.id, j.prompt, verdict, reasons or (j.unscored_reason or ""), _excerpt(text_a),
+                             _excerpt(text_b)))
     headers = ["id", "prompt", "verdict", "reasons", "response A (excerpt)", "response B (excerpt)"]
-    sections.append(section("Verdicts", f"<details><summary>all {len(rows)} prompts</summary>"
-                            f"{table(headers, rows, (1, 3, 4, 5))}</details>"))
+    sections.append(section("Verdicts", f"<details><summary>all {len(verdict_rows)} prompts</summary>"
+                            f"{table(headers, verdict_rows, (1, 3, 4, 5))}</details>"))
     if summary.unscored_items:
         sections.append(section("Unscored (excluded from the win rate)", table(
             ["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,))))

@@ -182,9 +182,10 @@ class _LocalClassifier:
         if settings.dtype == "auto":
             dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         else:
-            dtype = getattr(torch, settings.dtype, None)
-            if not isinstance(dtype, torch.dtype):
+            named = getattr(torch, settings.dtype, None)
+            if not isinstance(named, torch.dtype):
                 raise UserError(f"unknown dtype {settings.dtype!r} (auto, bfloat16, float16, float32)")
+            dtype = named
         config = AutoConfig.from_pretrained(settings.model)
         if config.num_labels != 1:
             raise UserError(f"{settings.model} has {config.num_labels} labels; a reward model has one (its logit is the reward)")

@@ -119,13 +119,15 @@ def _mix_group(
     if not compliant:  # nothing scored complies: nothing to rank the violators against
         fallback: list[float | None] = [None] * len(passed)
         for i in violators:
-            base = quality[i] if quality[i] is not None else floor
+            score = quality[i]
+            base = score if score is not None else floor
             fallback[i] = base - fallback_penalty * unit * severity[i]
         return fallback, GroupMix(lam=None, all_violating=True, violators=len(violators), unit=unit)
     # Exactly the members whose reward TRL averages: every violator, and the scored compliant ones.
-    adjusted = {i: quality[i] for i in compliant}
+    adjusted = {i: score for i in compliant if (score := quality[i]) is not None}  # every compliant one is scored
     for i in violators:
-        base = quality[i] if quality[i] is not None else floor
+        score = quality[i]
+        base = score if score is not None else floor
         adjusted[i] = base - severity_weight * unit * severity[i]
     mean = sum(adjusted.values()) / len(adjusted)
     best_violator = max(adjusted[k] for k in violators)

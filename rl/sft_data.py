@@ -32,12 +32,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import UserError
 from writer_r1.core.records import Experience
 from writer_r1.core.scorecard import Scorecard
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 Row = dict[str, list[dict[str, str]]]
 
@@ -76,6 +79,13 @@ def _language(task: str) -> str:
     return task_language(task)
 
 
+def _unused_model() -> BaseChatModel:
+    """A chat model that is never called: the agents here only render their prompts."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    return FakeListChatModel(responses=[])
+
+
 def reflector_row(turn: ReflectionTurn) -> Row | None:
     """The reflector's call for this revision, as the graph renders it, answered with the reflection's JSON."""
     from writer_r1.agents.reflector import Reflector, rank_weaknesses
@@ -83,7 +93,7 @@ def reflector_row(turn: ReflectionTurn) -> Row | None:
     experience = turn.experience
     if turn.criteria is None or turn.scorecard is None:
         return None
-    reflector = Reflector(None, language=_language(experience.task))  # type: ignore[arg-type] - prompt only
+    reflector = Reflector(_unused_model(), language=_language(experience.task))  # renders the prompt only
     prompt = reflector.prompt(
         experience.task,
         experience.draft,
@@ -104,7 +114,7 @@ def writer_row(turn: ReflectionTurn) -> Row:
     aims = []
     if turn.criteria is not None and turn.scorecard is not None:
         aims = aims_of(turn.criteria, turn.scorecard, experience.reflection.targets)
-    writer = Writer(None, language=_language(experience.task))  # type: ignore[arg-type] - prompt only
+    writer = Writer(_unused_model(), language=_language(experience.task))  # renders the prompt only
     prompt = writer.revise_prompt(
         experience.task, experience.draft, experience.reflection, constraints=list(turn.constraints), aims=aims
     )

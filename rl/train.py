@@ -32,7 +32,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 from urllib.parse import urlsplit
 
 import yaml
@@ -185,21 +185,49 @@ def _require_training_stack() -> None:
         raise UserError(f"training needs {', '.join(missing)}: pip install 'writer-r1[train]'")
 
 
+class _RewardModels(TypedDict):
+    """The constraint checker's models, as reward keyword arguments."""
+
+    verifier_model: str | None
+    extractor_model: str | None
+
+
+class _JudgeOptions(TypedDict):
+    """The criteria judge's settings, as reward keyword arguments."""
+
+    base_url: str | None
+    max_concurrency: int
+    criteria_per_call: int | None
+    retries: int
+    cache: str | None
+    library: str | None
+
+
+class _MixingOptions(TypedDict):
+    """RLMR's mixing settings, as `MixedReward` keyword arguments."""
+
+    margin: float
+    severity_weight: float
+    fallback_penalty: float
+    mode: Literal["below_mean", "below_compliant"]
+    num_generations: int | None
+
+
 def build_reward(settings: RewardSettings, *, num_generations: int | None = None) -> Any:
     """The reward function a config asks for."""
     from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
 
-    models = {"verifier_model": settings.verifier_model, "extractor_model": settings.extractor_model}
+    models: _RewardModels = {"verifier_model": settings.verifier_model, "extractor_model": settings.extractor_model}
     if settings.type == "constraints":
         return ConstraintReward(**models, base_url=settings.judge_base_url)
-    judge = {
+    judge: _JudgeOptions = {
         "base_url": settings.judge_base_url, "max_concurrency": settings.max_concurrency,
         "criteria_per_call": settings.criteria_per_call, "retries": settings.retries, "cache": settings.cache,
         "library": settings.library,
     }
     if settings.type == "criteria":
         return CriteriaReward(settings.judge_model, **judge)
-    mixing = {
+    mixing: _MixingOptions = {
         "margin": settings.margin, "severity_weight": settings.severity_weight,
         "fallback_penalty": settings.fallback_penalty, "mode": settings.mode, "num_generations": num_generations,
     }
@@ -267,7 +295,7 @@ def load_callable(reference: str, kwargs: dict[str, Any] | None = None) -> Any:
             module = importlib.import_module(module_name)
     except ImportError as error:
         raise UserError(f"cannot import {module_name} for quality.function: {error}") from error
-    target = module
+    target: Any = module
     for part in attribute.split("."):
         if not hasattr(target, part):
             raise UserError(f"{module_name} has no {attribute!r} (quality.function {reference!r})")
