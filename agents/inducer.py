@@ -114,7 +114,7 @@ def summarise_codes(codes: Sequence[Code], limit: int = 80, quotes: int = 2) -> 
     texts: dict[tuple[str, str], set[int]] = {}
     members: dict[tuple[str, str], list[Code]] = {}
     for code in codes:
-        key = (code.concept.strip().casefold(), code.polarity)
+        key: tuple[str, str] = (code.concept.strip().casefold(), code.polarity)
         texts.setdefault(key, set()).add(code.source)
         members.setdefault(key, []).append(code)
     ordered = sorted(texts, key=lambda key: (-len(texts[key]), key))

@@ -41,13 +41,14 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from writer_r1.agents.judge_cache import JudgeCache, cache_key, resolve_cache
 from writer_r1.agents.judge_schema import (
+    Winner,
     pairwise_contract,
     parse_pairwise,
     parse_verdicts,
@@ -547,7 +548,8 @@ class Judge:
             if _expired(error, deadline):
                 problem = f"the judgement's deadline of {self.timeout:g} s passed ({problem})"
         else:
-            shown_winner, reason = outcome
+            # the retries end without an error only after a reply that parsed: `outcome` is (winner, reason)
+            shown_winner, reason = cast("tuple[Winner, str]", outcome)
             if self.cache is not None:
                 self.cache.put(key, json.dumps({"reason": reason, "winner": shown_winner}, ensure_ascii=False))
             return PairwiseVerdict(order=order, winner=_unshow(shown_winner, order), reason=reason)

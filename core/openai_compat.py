@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,10 @@ class OpenAICompatChat(ChatOpenAI):
     def direct_transport(self) -> DirectChatTransport:
         if not self.openai_api_base:
             raise ValueError("the direct transport needs a base URL")
-        key = self.openai_api_key.get_secret_value() if self.openai_api_key is not None else None
+        api_key = self.openai_api_key
+        if api_key is not None and not isinstance(api_key, SecretStr):
+            raise TypeError("the direct transport needs a fixed API key, not a callable that returns one")
+        key = api_key.get_secret_value() if api_key is not None else None
         return direct_transport(self.openai_api_base, key, dict(self.default_headers or {}))
 
     def direct_payload(self) -> dict[str, Any]:
@@ -220,7 +224,7 @@ def make_openai_chat(
     return OpenAICompatChat(
         model=model,
         base_url=base_url,
-        api_key=key or DUMMY_API_KEY,
+        api_key=SecretStr(key or DUMMY_API_KEY),
         timeout=timeout,
         max_retries=max_retries,
         use_responses_api=False,

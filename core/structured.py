@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ValidationError
 from writer_r1.core.errors import StructuredOutputError
 from writer_r1.core.json_scan import MAX_REPLY_CHARS, find_json_object
@@ -41,11 +42,13 @@ class JsonContract(Generic[T]):
     required_keys: frozenset[str] = field(default_factory=frozenset)
     strict: bool = False
 
-    @classmethod
-    def from_model(cls, model: type[M], *, name: str | None = None) -> JsonContract[M]:
+    @staticmethod
+    def from_model(model: type[M], *, name: str | None = None) -> JsonContract[M]:
         schema = model.model_json_schema()
         required = frozenset(schema.get("required", []))
-        return cls(name=name or model.__name__, schema=schema, parse=model.model_validate, required_keys=required)
+        return JsonContract(
+            name=name or model.__name__, schema=schema, parse=model.model_validate, required_keys=required
+        )
 
 
 def supports_response_format(model: BaseChatModel) -> bool:
@@ -138,7 +141,7 @@ async def ainvoke_structured(
     *,
     retries: int = 2,
     add_instruction: bool | None = None,
-    config: dict[str, Any] | None = None,
+    config: RunnableConfig | None = None,
 ) -> Any:
     """Call `model` and return a validated instance of `schema`, retrying with the error fed back.
 
@@ -196,7 +199,7 @@ def invoke_structured(
     *,
     retries: int = 2,
     add_instruction: bool | None = None,
-    config: dict[str, Any] | None = None,
+    config: RunnableConfig | None = None,
 ) -> Any:
     """Synchronous `ainvoke_structured`, safe to call from code that already runs an event loop."""
     from writer_r1.core.asyncio_utils import run_sync

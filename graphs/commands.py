@@ -48,7 +48,7 @@ def read_sample_records(path: Path) -> list[Sample]:
         raise UserError(f"no such samples file: {path}")
     content = path.read_text(encoding="utf-8")
     if path.suffix.lower() in {".jsonl", ".json"}:
-        samples = []
+        samples: list[Sample] = []
         for number, line in enumerate(content.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -63,15 +63,16 @@ def read_sample_records(path: Path) -> list[Sample]:
                 raise UserError(f'{path}:{number}: "comment" must be a string')
             samples.append(Sample(text=record["text"], comment=comment))
     else:
-        samples, current = [], []
+        texts: list[str] = []
+        current: list[str] = []
         for line in content.splitlines():
             if line.strip() == SAMPLE_SEPARATOR:
-                samples.append("\n".join(current))
+                texts.append("\n".join(current))
                 current = []
             else:
                 current.append(line)
-        samples.append("\n".join(current))
-        samples = [Sample(text=sample) for sample in samples]
+        texts.append("\n".join(current))
+        samples = [Sample(text=text) for text in texts]
     samples = [
         Sample(text=sample.text.strip(), comment=(sample.comment or "").strip() or None)
         for sample in samples

@@ -164,11 +164,11 @@ def model_for(context: ModelContext, role: Role) -> BaseChatModel:
         from writer_r1.core.thinking import with_thinking
 
         with _MODELS_LOCK:
-            key = (id(chosen), thinking)
-            entry = _THINKING.get(key)
+            thinking_key = (id(chosen), thinking)
+            entry = _THINKING.get(thinking_key)
             if entry is None or entry[0] is not chosen:  # the instance is held, so its id stays unique
                 entry = (chosen, with_thinking(chosen, thinking))
-                _THINKING[key] = entry
+                _THINKING[thinking_key] = entry
                 while len(_THINKING) > _MAX_THINKING:
                     _THINKING.pop(next(iter(_THINKING)))
             return entry[1]

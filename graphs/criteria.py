@@ -285,29 +285,29 @@ def dispatch_coding(state: CriteriaState) -> list[Send] | str:
     return sends or after_coding(state)
 
 
-async def code(task: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
+async def code(state: CodeTask, runtime: Runtime[CriteriaContext]) -> dict[str, Any]:
     """Code one text (or the task statement: its requirements, and its checkable constraints by the extractor).
 
     A failed coder call is tallied, not fatal."""
     context = _context(runtime)
-    coder = Coder(model_for(context, "coder"), language=task.language)
+    coder = Coder(model_for(context, "coder"), language=state.language)
     try:
-        if task.source == -1:
-            found, extracted = await asyncio.gather(coder.arequirements(task.task), _extract(task.task, context))
+        if state.source == -1:
+            found, extracted = await asyncio.gather(coder.arequirements(state.task), _extract(state.task, context))
             return {
                 "requirements": found.requirements,
                 "extracted": extracted,
                 "tallies": [CodingTally(source=-1, kept=len(found.requirements), dropped_quotes=found.dropped)],
             }
         coded = await coder.acode(
-            task.task, task.text, source=task.source, concepts=task.concepts, comment=task.comment
+            state.task, state.text, source=state.source, concepts=state.concepts, comment=state.comment
         )
     except StructuredOutputError as error:
-        logger.warning("coding of source %d failed: %s", task.source, error)
-        return {"tallies": [CodingTally(source=task.source, error=str(error).splitlines()[0])]}
+        logger.warning("coding of source %d failed: %s", state.source, error)
+        return {"tallies": [CodingTally(source=state.source, error=str(error).splitlines()[0])]}
     return {
         "codes": coded.codes,
-        "tallies": [CodingTally(source=task.source, kept=len(coded.codes), dropped_quotes=coded.dropped)],
+        "tallies": [CodingTally(source=state.source, kept=len(coded.codes), dropped_quotes=coded.dropped)],
     }
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.store.base import BaseStore
@@ -64,6 +64,16 @@ DEFAULT_LIBRARY: Any = _Default()
 """The default value of `library`: the library at `default_library_path()`. Pass `None` to skip the library."""
 
 Action = Literal["reused", "adapted", "built"]
+
+
+class _Source(TypedDict):
+    """Where a reused or adapted `CriteriaChoice` came from (its source fields)."""
+
+    source_version: str | None
+    source_task: str | None
+    similarity: float | None
+    source_model: str | None
+    skipped: tuple[str, ...]
 
 
 def is_fake_model(name: str | None) -> bool:
@@ -175,7 +185,7 @@ async def aresolve_criteria(
                 )
                 logger.info("criteria library: %s", skipped[-1])
                 continue
-            source = {
+            source: _Source = {
                 "source_version": stored.version,
                 "source_task": stored.task,
                 "similarity": round(similarity, 6),

@@ -30,7 +30,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, PutOp, SearchItem, SearchOp
@@ -121,21 +121,23 @@ class ExperienceMemory:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def _put(self, experience: Experience) -> PutOp:
+    def _value(self, experience: Experience) -> dict[str, Any]:
         if not experience.lesson:
             experience = experience.model_copy(update={"lesson": lesson_of(experience)})
-        value = {
+        return {
             **experience.model_dump(mode="json"),
             RECALL_FIELD: recall_text(experience.task),
             "task_key": task_key(experience.task),
         }
-        return PutOp(self.namespace, uuid.uuid4().hex, value, index=[RECALL_FIELD])
+
+    def _put(self, experience: Experience) -> PutOp:
+        return PutOp(self.namespace, uuid.uuid4().hex, self._value(experience), index=[RECALL_FIELD])
 
     async def aremember(self, experience: Experience) -> str:
         """Store one experience (its lesson filled in when empty); returns its key. Committed on return."""
-        op = self._put(experience)
-        await self.store.aput(op.namespace, op.key, op.value, index=op.index)
-        return op.key
+        key = uuid.uuid4().hex
+        await self.store.aput(self.namespace, key, self._value(experience), index=[RECALL_FIELD])
+        return key
 
     def remember(self, experience: Experience) -> str:
         """Synchronous `aremember`."""
@@ -165,12 +167,13 @@ class ExperienceMemory:
         if k <= 0:
             return []
         limit = max(4 * k, 20)
-        exact, found = await self.store.abatch(  # one round trip for both lookups
+        results = await self.store.abatch(  # one round trip for both lookups
             [
                 SearchOp(self.namespace, filter={"task_key": task_key(task)}, limit=limit),
                 SearchOp(self.namespace, query=recall_text(task), limit=limit),
             ]
         )
+        exact, found = cast("list[list[SearchItem]]", results)  # a SearchOp's result is a list of SearchItem
         if any(item.score is None for item in found):
             scored = await self._ascan_scored(task)
         else:

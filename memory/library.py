@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.embeddings import Embeddings
 from langgraph.store.base import BaseStore, SearchItem, SearchOp
@@ -142,12 +142,13 @@ class CriteriaLibrary:
 
     def search(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
         """Stored sets nearest to `task`, with their similarity (cosine, 1.0 = the same task), best first."""
-        exact, found = self.store.batch(  # one round trip for both lookups
+        results = self.store.batch(  # one round trip for both lookups
             [
                 SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
                 SearchOp(NAMESPACE, query=task, limit=2 * limit),
             ]
         )
+        exact, found = cast("list[list[SearchItem]]", results)  # a SearchOp's result is a list of SearchItem
         if any(item.score is None for item in found):
             scored = self._rescored(task, list(self._all()))
         else:
@@ -155,12 +156,13 @@ class CriteriaLibrary:
         return self._merged(task, exact, scored, limit)
 
     async def asearch(self, task: str, limit: int = 5) -> list[tuple[CriteriaSet, float]]:
-        exact, found = await self.store.abatch(  # one round trip for both lookups
+        results = await self.store.abatch(  # one round trip for both lookups
             [
                 SearchOp(NAMESPACE, filter={"task_key": task_key(task)}, limit=limit),
                 SearchOp(NAMESPACE, query=task, limit=2 * limit),
             ]
         )
+        exact, found = cast("list[list[SearchItem]]", results)  # a SearchOp's result is a list of SearchItem
         if any(item.score is None for item in found):
             items = [item async for item in self._aall()]
             scored = self._rescored(task, items)
@@ -168,7 +170,7 @@ class CriteriaLibrary:
             scored = [(item, float(item.score or 0.0)) for item in found]
         return self._merged(task, exact, scored, limit)
 
-    def _all(self):
+    def _all(self) -> Iterator[SearchItem]:
         offset = 0
         while True:
             page = self.store.search(NAMESPACE, limit=_PAGE, offset=offset)
@@ -177,7 +179,7 @@ class CriteriaLibrary:
                 return
             offset += _PAGE
 
-    async def _aall(self):
+    async def _aall(self) -> AsyncIterator[SearchItem]:
         offset = 0
         while True:
             page = await self.store.asearch(NAMESPACE, limit=_PAGE, offset=offset)

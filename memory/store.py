@@ -28,9 +28,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -116,7 +116,7 @@ class SemanticStore(BaseStore):
 
     # -- texts and vectors -------------------------------------------------------------------------
 
-    def _texts(self, value: dict[str, Any], fields: list[str] | None) -> list[str]:
+    def _texts(self, value: Mapping[str, Any], fields: list[str] | None) -> list[str]:
         texts: list[str] = []
         for field in fields or self.fields:
             if field == "$":
@@ -127,6 +127,7 @@ class SemanticStore(BaseStore):
 
     def _with_vectors(self, op: PutOp, vectors: list[list[float]], fields: list[str] | None) -> PutOp:
         entry = {"name": self._name, "fields": fields, "dims": self.dims, "f32": encode_vectors(vectors)}
+        assert op.value is not None  # only puts that carry a value get vectors (`_puts_to_embed`)
         return PutOp(op.namespace, op.key, {**op.value, INDEX_KEY: entry}, index=False, ttl=op.ttl)
 
     def _puts_to_embed(self, ops: list[Op]) -> list[tuple[int, list[str], list[str] | None]]:
@@ -164,14 +165,14 @@ class SemanticStore(BaseStore):
         found: list[Item | None] = []
         for start in range(0, len(keys), _FETCH):
             ops = [GetOp(tuple(p.split(".")), k, refresh_ttl=refresh_ttl) for p, k in keys[start : start + _FETCH]]
-            found.extend(self.inner.batch(ops))
+            found.extend(cast("list[Item | None]", self.inner.batch(ops)))  # a GetOp's result is Item | None
         return found
 
     def _apply(self, index: VectorIndex, keys: Sequence[tuple[str, str]]) -> None:
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _FETCH):
             chunk = unique[start : start + _FETCH]
-            present = []
+            present: list[tuple[str, str, Any, dict[str, Any]]] = []
             for (prefix, key), item in zip(chunk, self._fetch(chunk), strict=True):
                 if item is None:
                     index.remove(prefix, key)
@@ -402,7 +403,10 @@ def _flatten(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _visible(value: dict[str, Any]) -> dict[str, Any]:
+_ValueT = TypeVar("_ValueT", bound=Mapping[str, Any])
+
+
+def _visible(value: _ValueT) -> _ValueT | dict[str, Any]:
     return {key: item for key, item in value.items() if key != INDEX_KEY} if INDEX_KEY in value else value
 
 
@@ -430,7 +434,8 @@ def _public(result: Result) -> Result:
             updated_at=result.updated_at,
         )
     if isinstance(result, list):
-        return [_public(item) if isinstance(item, Item) else item for item in result]
+        # Items stay Items (SearchItems stay SearchItems), namespaces stay namespaces: the list keeps its kind.
+        return cast("Result", [_public(item) if isinstance(item, Item) else item for item in result])
     return result
 
 

@@ -177,8 +177,8 @@ class VectorIndex:
             self.item_vectors[label] = keys
         for prefix, pending in new.items():
             if pending:
-                keys = np.fromiter(pending, dtype=np.uint64, count=len(pending))
-                self._partition(prefix).add(keys, np.stack(list(pending.values())), threads=1)
+                vector_keys = np.fromiter(pending, dtype=np.uint64, count=len(pending))
+                self._partition(prefix).add(vector_keys, np.stack(list(pending.values())), threads=1)
 
     def _register(self, prefix: str, key: str, value: dict[str, Any]) -> int:
         self.remove(prefix, key)
@@ -280,7 +280,9 @@ class VectorIndex:
                 partition = Index.restore(bytearray(data[offset : offset + size]))
                 if partition is None:
                     raise ValueError(f"partition {prefix!r} unreadable")
-                partition.expansion_search = EXPANSION_SEARCH
+                # usearch's Index defines this property's setter after another property's, which mypy reads
+                # as read-only; it is settable.
+                partition.expansion_search = EXPANSION_SEARCH  # type: ignore[misc]
                 index.partitions[prefix] = partition
                 offset += size
             for label, prefix, key, vector_keys in header["items"]:

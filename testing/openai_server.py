@@ -113,7 +113,9 @@ class OpenAICompatServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._httpd.server_address[0]}:{self.port}/v1"
+        host = self._httpd.server_address[0]
+        assert isinstance(host, str)  # a TCP server's address: (host, port)
+        return f"http://{host}:{self.port}/v1"
 
     def start(self) -> OpenAICompatServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="openai-loopback", daemon=True)
@@ -165,6 +167,8 @@ class OpenAICompatServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            _headers_buffer: list[bytes]  # the stdlib handler's pending header lines (not in its type stubs)
+
             protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

@@ -136,7 +136,9 @@ class PoolingServer:
     @property
     def url(self) -> str:
         """The server's root URL (vLLM serves `/classify` and `/pooling` at the root, beside `/v1`)."""
-        return f"http://{self._httpd.server_address[0]}:{self.port}"
+        host = self._httpd.server_address[0]
+        assert isinstance(host, str)  # a TCP server's address: (host, port)
+        return f"http://{host}:{self.port}"
 
     def start(self) -> PoolingServer:
         threading.Thread(target=self._httpd.serve_forever, name="pooling-loopback", daemon=True).start()
@@ -247,6 +249,8 @@ class PoolingServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            _headers_buffer: list[bytes]  # the stdlib handler's pending header lines (not in its type stubs)
+
             protocol_version = "HTTP/1.1"
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

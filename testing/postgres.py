@@ -45,9 +45,10 @@ class PostgresCluster:
     """Start with `start()`, make databases with `create_database()`, remove everything with `stop()`."""
 
     def __init__(self, bin_dir: Path | None = None) -> None:
-        self.bin_dir = bin_dir or server_binaries()
-        if self.bin_dir is None:
+        found = bin_dir or server_binaries()
+        if found is None:
             raise FileNotFoundError("no PostgreSQL server binaries (initdb, pg_ctl): apt-get install postgresql")
+        self.bin_dir = found
         self.root = Path(tempfile.mkdtemp(prefix="writer-r1-pg-"))
         self.data = self.root / "data"
         self.port = 0

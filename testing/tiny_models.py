@@ -53,17 +53,21 @@ def tiny_qwen2(
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(directory)
-    config = transformers.Qwen2Config(
+    # num_labels goes to PreTrainedConfig through **kwargs, which Qwen2Config's typed signature leaves out
+    config = transformers.Qwen2Config(  # type: ignore[call-arg]
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=max_position_embeddings,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=head == "causal",
         num_labels=1,
     )
+    model: transformers.PreTrainedModel
     if head == "causal":
         model = transformers.Qwen2ForCausalLM(config)
     else:
         model = transformers.Qwen2ForSequenceClassification(config)
+        score = model.score
+        assert isinstance(score, torch.nn.Linear)
         with torch.no_grad():  # a visible spread of scores: the random head is tiny at initialisation
-            model.score.weight.normal_(0.0, 1.0)
+            score.weight.normal_(0.0, 1.0)
     model.save_pretrained(directory)
     return directory
