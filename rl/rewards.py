@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from writer_r1.core.asyncio_utils import run_sync
 from writer_r1.core.criteria import ConstraintSpec, CriteriaSet
 from writer_r1.core.errors import UserError
 from writer_r1.core.scorecard import ConstraintResult, Scorecard
-from writer_r1.rl.rlmr import check_mixing, rlmr_mix
+from writer_r1.rl.rlmr import MixMode, check_mixing, rlmr_mix
 
 logger = logging.getLogger(__name__)
 
@@ -409,22 +410,69 @@ def consecutive_groups(prompts: list[Any], num_generations: int | None = None) -
     return groups
 
 
+async def call_reward(func: Any, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[float | None]:
+    """Call any TRL reward function the way TRL does (keywords over the batch) and check what it returns.
+
+    An async function (or a callable class with an async `__call__`) is awaited; a sync one runs in a
+    worker thread, so it does not hold up the rest of the batch's scoring. The result must hold one
+    value per completion: a real number, or None (NaN counts as None: TRL reads both as "unscored").
+
+    Example:
+        >>> def length(prompts, completions, **kwargs):
+        ...     return [float(len(c)) for c in completions]
+        >>> run_sync(call_reward(length, ["p", "p"], ["ab", "abc"], {}))
+        [2.0, 3.0]
+    """
+    import inspect
+
+    target = func.__call__ if not inspect.isfunction(func) and not inspect.ismethod(func) else func
+    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(target):
+        values = await func(prompts=prompts, completions=completions, **kwargs)
+    else:
+        values = await asyncio.to_thread(lambda: func(prompts=prompts, completions=completions, **kwargs))
+        if inspect.isawaitable(values):
+            values = await values
+    name = getattr(func, "__name__", type(func).__name__)
+    values = list(values)
+    if len(values) != len(completions):
+        raise UserError(f"the quality reward {name!r} returned {len(values)} values for {len(completions)} completions")
+    out: list[float | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+            raise UserError(f"the quality reward {name!r} returned {value!r}; expected a number or None")
+        else:
+            number = float(value)
+            out.append(number if math.isfinite(number) else None)
+    return out
+
+
 class MixedReward(_Reward):
-    """RLMR: criteria quality and constraint compliance mixed per group with a dynamic λ (see `rlmr`).
+    """RLMR: a quality reward and constraint compliance mixed per group with a dynamic λ (see `rlmr`).
+
+    The quality half is pluggable: `quality` is any TRL reward function (sync or async, called with
+    our keyword contract), on any real-valued scale — a trained reward model (`ClassifierReward`), a
+    group-relative pairwise judge (`PairwiseReward`), your own function. Without one it is our criteria
+    judge (`CriteriaReward`, built from the judge settings below). λ, the margin and the penalties are
+    measured in each group's quality spread, so no scale needs rescaling first.
 
     Use it as the only (or dominant) reward function with TRL's default `sum_then_normalize`
     aggregation: then every completion that breaks a constraint gets a negative advantage whatever
-    its quality. TRL computes rewards per process on that process's slice of the generation batch,
-    so each process must see whole groups: with several processes keep
-    `per_device_train_batch_size × steps_per_generation` (and `per_device_eval_batch_size`) a multiple
-    of `num_generations` — `writer-r1 train grpo` checks this. Groups are runs of consecutive
-    completions with the same prompt, cut at `num_generations` when it is given.
+    its quality (and, with `mode="below_compliant"`, ranks below every compliant one). TRL computes
+    rewards per process on that process's slice of the generation batch, so each process must see whole
+    groups: with several processes keep `per_device_train_batch_size × steps_per_generation` (and
+    `per_device_eval_batch_size`) a multiple of `num_generations` — `writer-r1 train grpo` checks this.
+    Groups are runs of consecutive completions with the same prompt, cut at `num_generations` when it
+    is given.
 
     Args:
         judge_model, base_url, max_concurrency, criteria_per_call, retries, cache, library: the
-            judge's settings (see `CriteriaReward`).
+            criteria judge's settings (see `CriteriaReward`), used when `quality` is None.
+        quality: the quality reward function; None builds `CriteriaReward` from the judge settings.
         verifier_model, extractor_model: see `ConstraintReward`.
-        margin, severity_weight, fallback_penalty: RLMR's δ, severity term and fallback penalty (`rlmr_rewards`).
+        margin, severity_weight, fallback_penalty, mode: RLMR's δ, severity term, fallback penalty (all in
+            units of the group's quality spread) and rule (`below_mean` | `below_compliant`); see `rlmr_rewards`.
         num_generations: TRL's group size, to cut a run of one prompt drawn twice in a row into groups.
 
     Example:
@@ -435,6 +483,13 @@ class MixedReward(_Reward):
         ...                        constraints=['[{"id": "punctuation:no_comma"}]'] * 2)
         >>> rewards[0] < sum(rewards) / 2
         True
+        >>> def longer(prompts, completions, **kwargs):  # any TRL reward function, on any scale
+        ...     return [100.0 * len(c) for c in completions]
+        >>> strict = MixedReward(quality=longer, mode="below_compliant").score(
+        ...     ["No commas please."] * 3, ["a, b, c, d", "a b", "a"],
+        ...     constraints=['[{"id": "punctuation:no_comma"}]'] * 3)
+        >>> strict[1:], strict[0] < 100.0
+        ([300.0, 100.0], True)
     """
 
     __name__ = "rlmr"
@@ -443,6 +498,7 @@ class MixedReward(_Reward):
         self,
         judge_model: Any = None,
         *,
+        quality: Any = None,
         base_url: str | None = None,
         max_concurrency: int = 64,
         criteria_per_call: int | None = None,
@@ -454,10 +510,15 @@ class MixedReward(_Reward):
         margin: float = 0.05,
         severity_weight: float = 0.01,
         fallback_penalty: float = 0.5,
+        mode: MixMode = "below_mean",
         num_generations: int | None = None,
     ):
-        check_mixing(margin=margin, severity_weight=severity_weight, fallback_penalty=fallback_penalty)
-        self.quality = CriteriaReward(
+        check_mixing(margin=margin, severity_weight=severity_weight, fallback_penalty=fallback_penalty, mode=mode)
+        if quality is not None and judge_model is not None:
+            raise UserError("give MixedReward either quality=... or the criteria judge's judge_model, not both")
+        if quality is not None and not callable(quality):
+            raise UserError(f"quality must be a TRL reward function (a callable), got {type(quality).__name__}")
+        self.quality = quality if quality is not None else CriteriaReward(
             judge_model, base_url=base_url, max_concurrency=max_concurrency, criteria_per_call=criteria_per_call,
             retries=retries, cache=cache, library=library,
         )
@@ -465,16 +526,27 @@ class MixedReward(_Reward):
         self.margin = margin
         self.severity_weight = severity_weight
         self.fallback_penalty = fallback_penalty
+        self.mode = mode
         self.num_generations = num_generations
 
+    async def _quality(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[float | None]:
+        if isinstance(self.quality, CriteriaReward):  # our judge: its scorecards carry the per-criterion metrics
+            cards = await self.quality.scorecards(prompts, completions, kwargs)
+            log_metric: LogMetric | None = kwargs.get("log_metric")
+            if log_metric is not None:
+                _log_scorecards(log_metric, cards)
+            return [card.overall for card in cards]
+        return await call_reward(self.quality, prompts, completions, kwargs)
+
     async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
-        cards, results = await asyncio.gather(
-            self.quality.scorecards(prompts, completions, kwargs),
+        quality, results = await asyncio.gather(
+            self._quality(prompts, completions, kwargs),
             self.compliance.results(prompts, completions, kwargs),
         )
-        quality = [card.overall for card in cards]
         passed = [all(r.passed is not False for r in row) for row in results]
         failures = [sum(1 for r in row if r.passed is False) for row in results]
+        known = [q for q in quality if q is not None]
+        batch_spread = max(known) - min(known) if known else 0.0
         rewards: list[float | None] = [None] * len(completions)
         lambdas: list[float] = []
         all_violating = 0
@@ -482,8 +554,8 @@ class MixedReward(_Reward):
         for group in groups:
             mixed, [mix] = rlmr_mix(
                 [quality[i] for i in group], [passed[i] for i in group], len(group),
-                failures=[failures[i] for i in group], margin=self.margin,
-                severity_weight=self.severity_weight, fallback_penalty=self.fallback_penalty,
+                failures=[failures[i] for i in group], margin=self.margin, severity_weight=self.severity_weight,
+                fallback_penalty=self.fallback_penalty, mode=self.mode, batch_spread=batch_spread,
             )
             for index, value in zip(group, mixed, strict=True):
                 rewards[index] = value
@@ -492,11 +564,10 @@ class MixedReward(_Reward):
             all_violating += mix.all_violating
         log_metric: LogMetric | None = kwargs.get("log_metric")
         if log_metric is not None:
-            _log_scorecards(log_metric, cards)
             _log_constraint_rates(log_metric, results)
-            known = [q for q in quality if q is not None]
             if known:
                 log_metric("rlmr/quality_mean", sum(known) / len(known))
+            log_metric("rlmr/quality_unscored_fraction", (len(quality) - len(known)) / len(quality) if quality else 0.0)
             log_metric("rlmr/constraint_pass_rate", sum(passed) / len(passed) if passed else 1.0)
             if lambdas:
                 log_metric("rlmr/lambda_mean", sum(lambdas) / len(lambdas))

@@ -55,6 +55,7 @@ class RewardSettings(BaseModel):
     margin: float = Field(default=0.05, gt=0)
     severity_weight: float = Field(default=0.01, ge=0)
     fallback_penalty: float = Field(default=0.5, ge=0)
+    mode: Literal["below_mean", "below_compliant"] = "below_mean"
 
 
 class ReplaySettings(BaseModel):
@@ -124,7 +125,7 @@ def build_reward(settings: RewardSettings, *, num_generations: int | None = None
         return CriteriaReward(settings.judge_model, **judge)
     return MixedReward(
         settings.judge_model, **judge, **models, margin=settings.margin, severity_weight=settings.severity_weight,
-        fallback_penalty=settings.fallback_penalty, num_generations=num_generations,
+        fallback_penalty=settings.fallback_penalty, mode=settings.mode, num_generations=num_generations,
     )
 
 
