@@ -27,6 +27,10 @@ CORPUS = [
     "She wrote a letter to her sister about the winter garden.",
     "Describe a railway station in the nineteen eighties, in the first person.",
 ] * 40
+# For the learning test and benchmark: a lexical quality proxy (the share of these words in a completion) and a
+# corpus in which the tokenizer learns them, and "river", as whole tokens (as a real model's vocabulary holds them).
+FANTASY_WORDS = ("dragon", "elf", "magic", "wizard", "castle")
+FANTASY_CORPUS = [*CORPUS, *["The dragon and the elf found magic in the castle of the wizard by the river."] * 60]
 
 
 def build_tiny_qwen2(
