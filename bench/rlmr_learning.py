@@ -62,8 +62,10 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
     "river": {"id": "keywords:existence", "kwargs": {"keywords": ["river"]}},
     "no-dragon": {"id": "keywords:forbidden_words", "kwargs": {"forbidden_words": ["dragon"]}},
 }
-MODES = ("quality", "constraints", "fixed-0.1", "fixed-0.5", "fixed-1.0", "rlmr-mean", "rlmr-compliant")
-SCALE_FREE = {"quality", "constraints"}  # group-scaled advantages do not change when quality is multiplied
+MODES = ("rlmr-mean", "rlmr-compliant", "quality", "constraints", "fixed-0.1", "fixed-0.5", "fixed-1.0")
+# Multiplying quality by s multiplies these modes' rewards by s (RLMR measures λ, δ and the penalties in the group's
+# quality spread), and TRL divides by the group's std: the advantages, hence the runs, are the same at every scale.
+SCALE_FREE = {"quality", "constraints", "rlmr-mean", "rlmr-compliant"}
 PROMPT = "Tell a tale."
 GENERATIONS = 8
 CRITERIA = CriteriaSet.model_validate({
@@ -210,20 +212,50 @@ def summarise(values: Sequence[float]) -> str:
     return f"{mean:.2f} ± {spread:.2f}" if len(values) > 1 else f"{mean:.2f}"
 
 
-def table(results: dict[tuple[str, float], list[dict[str, list[float]]]], names: Sequence[str], tail: int,
-          start: dict[str, list[float]]) -> str:
+Results = dict[tuple[str, float], list[dict[str, list[float]]]]
+
+
+def plan(modes: Sequence[str], scales: Sequence[float], all_scales: bool) -> dict[tuple[str, float], tuple[str, float]]:
+    """Each (mode, scale) cell of the table → the run that gives it.
+
+    Without `all_scales`, runs that TRL's group scaling makes identical are run once: a scale-free mode at scale 1,
+    and `fixed-C` at scale s as `fixed-(C/s)` at scale 1 (s·w − C·v = s·(w − (C/s)·v): the same advantages).
+    """
+    cells: dict[tuple[str, float], tuple[str, float]] = {}
+    for mode in modes:
+        for scale in scales:
+            if all_scales:
+                cells[(mode, scale)] = (mode, scale)
+            elif mode in SCALE_FREE:
+                cells[(mode, scale)] = (mode, 1.0)
+            else:
+                cells[(mode, scale)] = (f"fixed-{float(mode.removeprefix('fixed-')) / scale:g}", 1.0)
+    return cells
+
+
+def table(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, names: Sequence[str], tail: int) -> str:
     columns = ["quality (share)", *(f"pass {n}" for n in names), "pass all"]
     keys = ["quality", *(f"pass/{n}" for n in names), "pass/all"]
-    lines = ["| scale | reward | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
-    lines.append("| — | (start: first 5 steps) | " + " | ".join(summarise(start[k]) for k in keys) + " |")
-    for (mode, scale), runs in results.items():
-        cells = [summarise([statistics.fmean(run[k][-tail:]) for run in runs]) for k in keys]
-        shown = "any" if mode in SCALE_FREE else f"{scale:g}"
-        lines.append(f"| {shown} | {mode} | " + " | ".join(cells) + " |")
+    every = [run for seeds in runs.values() for run in seeds]
+    start = {key: [statistics.fmean(run[key][:5]) for run in every] for key in keys}
+    lines = ["| scale | reward | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns),
+             "| — | (start: first 5 steps, all runs) | " + " | ".join(summarise(start[k]) for k in keys) + " |"]
+    shown: set[str] = set()
+    for (mode, scale), run in cells.items():
+        if run not in runs or mode in shown:
+            continue
+        label, scale_text = mode, f"{scale:g}"
+        if len({r for (m, _), r in cells.items() if m == mode}) == 1:  # the same run at every scale
+            shown.add(mode)
+            scale_text = "any"
+        elif run[0] != mode:
+            label = f"{mode} (run as {run[0]} at scale 1)"
+        cells_text = [summarise([statistics.fmean(r[k][-tail:]) for r in runs[run]]) for k in keys]
+        lines.append(f"| {scale_text} | {label} | " + " | ".join(cells_text) + " |")
     return "\n".join(lines)
 
 
-def plot(results: dict[tuple[str, float], list[dict[str, list[float]]]], scales: Sequence[float], path: Path) -> None:
+def plot(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, scales: Sequence[float], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -231,20 +263,20 @@ def plot(results: dict[tuple[str, float], list[dict[str, list[float]]]], scales:
 
     figure, axes = plt.subplots(2, len(scales), figsize=(4.2 * len(scales), 6.5), sharex=True, sharey=True, squeeze=False)
     for column, scale in enumerate(scales):
-        for (mode, run_scale), runs in results.items():
-            if run_scale != scale and mode not in SCALE_FREE:
+        for (mode, cell_scale), run in cells.items():
+            if cell_scale != scale or run not in runs:
                 continue
             for row, key in enumerate(("quality", "pass/all")):
-                steps = min(len(run[key]) for run in runs)
-                mean = [statistics.fmean(run[key][i] for run in runs) for i in range(steps)]
+                steps = min(len(r[key]) for r in runs[run])
+                mean = [statistics.fmean(r[key][i] for r in runs[run]) for i in range(steps)]
                 smooth = [statistics.fmean(mean[max(0, i - 4) : i + 1]) for i in range(steps)]
                 axes[row][column].plot(range(1, steps + 1), smooth, label=mode,
-                                       linestyle="--" if mode in SCALE_FREE else "-")
+                                       linestyle="-" if mode.startswith("rlmr") else "--" if mode in SCALE_FREE else ":")
         axes[0][column].set_title(f"quality scale {scale:g}")
         axes[1][column].set_xlabel("GRPO step")
     axes[0][0].set_ylabel("fantasy-word share (quality)")
     axes[1][0].set_ylabel("all constraints pass")
-    axes[0][-1].legend(fontsize=7, loc="upper left")
+    axes[0][0].legend(fontsize=7, loc="upper left")
     figure.suptitle("RLMR in miniature: mean over seeds, 5-step moving average")
     figure.tight_layout()
     figure.savefig(path)
@@ -257,11 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scales", default="0.1,1,10")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--constraints", default="river,no-dragon", help=f"from {', '.join(CONSTRAINTS)}")
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--tail", type=int, default=10, help="steps averaged at the end of each run")
     parser.add_argument("--judge", choices=["http", "callable"], default="http")
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--out", default="runs/rlmr_learning")
+    parser.add_argument("--all-scales", action="store_true",
+                        help="run every mode at every scale (by default runs that group scaling makes identical run once)")
     parser.add_argument("--report", nargs="+", metavar="CURVES",
                         help="no training: the table and plot from curves.jsonl files of earlier runs (shards)")
     args = parser.parse_args(argv)
@@ -288,56 +322,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         quality: Any = CriteriaReward("openai:loopback-model", base_url=server.base_url)
     else:
         quality = LexicalQuality(FANTASY)
-    results: dict[tuple[str, float], list[dict[str, list[float]]]] = {}
+    cells = plan(modes, scales, args.all_scales)
+    runs: Results = {}
     curves_file = out / "curves.jsonl"
     try:
-        for mode in modes:
-            for scale in ([1.0] if mode in SCALE_FREE else scales):
-                for seed in seeds:
-                    began = time.perf_counter()
-                    with tempfile.TemporaryDirectory() as workdir:
-                        curves = run_once(model_dir=model_dir, mode=mode, scale=scale, seed=seed, steps=args.steps,
-                                          constraint_names=names, quality=quality, workdir=Path(workdir),
-                                          learning_rate=args.lr)
-                    results.setdefault((mode, scale), []).append(curves)
-                    with curves_file.open("a") as handle:
-                        handle.write(json.dumps({"mode": mode, "scale": scale, "seed": seed, "curves": curves}) + "\n")
-                    logger.info("%s scale %g seed %d: quality %.2f, pass all %.2f (%.0f s)", mode, scale, seed,
-                                statistics.fmean(curves["quality"][-args.tail:]),
-                                statistics.fmean(curves["pass/all"][-args.tail:]), time.perf_counter() - began)
+        for mode, scale in dict.fromkeys(cells.values()):
+            for seed in seeds:
+                began = time.perf_counter()
+                with tempfile.TemporaryDirectory() as workdir:
+                    curves = run_once(model_dir=model_dir, mode=mode, scale=scale, seed=seed, steps=args.steps,
+                                      constraint_names=names, quality=quality, workdir=Path(workdir),
+                                      learning_rate=args.lr)
+                runs.setdefault((mode, scale), []).append(curves)
+                with curves_file.open("a") as handle:
+                    handle.write(json.dumps({"mode": mode, "scale": scale, "seed": seed, "curves": curves}) + "\n")
+                logger.info("%s scale %g seed %d: quality %.2f, pass all %.2f (%.0f s)", mode, scale, seed,
+                            statistics.fmean(curves["quality"][-args.tail:]),
+                            statistics.fmean(curves["pass/all"][-args.tail:]), time.perf_counter() - began)
     finally:
         if server is not None:
             server.stop()
     sys.stdout.write(f"{args.steps} steps, judge {args.judge}, seeds {seeds}\n")
-    write_report(results, out, names, scales, args.tail)
+    write_report(cells, runs, out, names, scales, args.tail)
     sys.stdout.write(f"raw curves: {curves_file}\n")
     return 0
 
 
-def write_report(results: dict[tuple[str, float], list[dict[str, list[float]]]], out: Path, names: Sequence[str],
+def write_report(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, out: Path, names: Sequence[str],
                  scales: Sequence[float], tail: int) -> None:
-    every = [run for runs in results.values() for run in runs]
-    start = {key: [statistics.fmean(run[key][:5]) for run in every] for key in every[0]}
-    text = table(results, names, tail, start)
+    text = table(cells, runs, names, tail)
     sys.stdout.write(f"mean of the last {tail} steps of each run; mean ± spread (half the range) over seeds\n{text}\n")
     (out / "table.md").write_text(text + "\n")
     for suffix in ("png", "svg"):
-        plot(results, scales, out / f"curves.{suffix}")
+        plot(cells, runs, scales, out / f"curves.{suffix}")
     sys.stdout.write(f"curves: {out / 'curves.png'} and {out / 'curves.svg'}\n")
 
 
 def report(args: argparse.Namespace, out: Path, names: Sequence[str], scales: Sequence[float],
            files: Sequence[Path]) -> int:
     """The table and plot from the curves of earlier runs (e.g. seeds run as separate processes)."""
-    results: dict[tuple[str, float], list[dict[str, list[float]]]] = {}
-    modes = [m for m in args.modes.split(",") if m]
+    runs: Results = {}
     for file in files:
         for line in file.read_text().splitlines():
             run = json.loads(line)
-            if run["mode"] in modes:
-                results.setdefault((run["mode"], float(run["scale"])), []).append(run["curves"])
-    ordered = {key: results[key] for mode in modes for key in sorted(results) if key[0] == mode}
-    write_report(ordered, out, names, scales, args.tail)
+            runs.setdefault((run["mode"], float(run["scale"])), []).append(run["curves"])
+    modes = [m for m in args.modes.split(",") if m]
+    write_report(plan(modes, scales, args.all_scales), runs, out, names, scales, args.tail)
     return 0
 
 
