@@ -27,8 +27,9 @@ CRITERIA = CriteriaSet.model_validate({
         "levels": [{"anchor": f"{10 * i} %"} for i in range(11)],
     }]}],
 })
-TASKS = {"Tell a tale.": "Magic river.",  # fits max_completion_length (12 tokens) whole
-         "Describe a storm.": "The dragon storm."}
+# Replayed revisions: compliant (they hold "river"), so every group has a compliant member to rank violators
+# against, and short enough to fit max_completion_length (12 tokens) whole.
+TASKS = {"Tell a tale.": "Magic river.", "Describe a storm.": "The river storm."}
 
 
 def _world(tmp_path: Path) -> tuple[Path, Path]:
@@ -77,6 +78,7 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     ranks = [json.loads((out / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    violators = 0
 
     for rank in ranks:
         assert rank["processes"] == 2 and rank["backend"] == "gloo" and rank["steps"] == 2
@@ -93,6 +95,7 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
                 assert [batch["replayed"][i] for i in group] == [False, False, False, True]
                 assert batch["texts"][group[-1]].strip() == TASKS[task]
                 # RLMR's guarantee within this process's batch: every violator below its group's mean reward.
+                assert batch["passed"][group[-1]]
                 rewards = [batch["rewards"][i] for i in group]
                 mean = statistics.fmean(r for r in rewards if r is not None)
                 for i in group:
@@ -100,10 +103,12 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
                         assert batch["rewards"][i] < mean
                     else:
                         assert batch["rewards"][i] == batch["quality"][i]  # compliant members keep their quality
+                violators += sum(not batch["passed"][i] for i in group)
                 # The judge's quality is the scoring rule's, on the criterion's 11 levels.
                 for i in group:
                     assert batch["quality"][i] == pytest.approx(round(rule(batch["texts"][i]) * 10) / 10)
 
+    assert violators  # the guarantee was exercised (the random policy rarely writes "river")
     # The two processes saw different completions (they split the generation batch, they did not duplicate it).
     seen = [{(t, x) for batch in rank["batches"] for t, x in zip(batch["tasks"], batch["texts"], strict=True)}
             for rank in ranks]
