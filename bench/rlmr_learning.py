@@ -248,7 +248,7 @@ def table(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, name
         if len({r for (m, _), r in cells.items() if m == mode}) == 1:  # the same run at every scale
             shown.add(mode)
             scale_text = "any"
-        elif run[0] != mode:
+        elif run != (mode, scale) and scale != 1.0:
             label = f"{mode} (run as {run[0]} at scale 1)"
         cells_text = [summarise([statistics.fmean(r[k][-tail:]) for r in runs[run]]) for k in keys]
         lines.append(f"| {scale_text} | {label} | " + " | ".join(cells_text) + " |")
