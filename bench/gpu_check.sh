@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU check: the slow training tests (tests/slow: TRL GRPO/SFT on a tiny random Qwen2) on CUDA in bf16.
+# GPU check: the slow training tests (tests/slow: TRL GRPO/SFT on a tiny random Qwen2) on CUDA in bf16, among them
+# tests/slow/test_train_quality_sources.py (RLMR with a tiny reward model in bf16 and with pairwise judging).
 # Run from the repo root on an offline GPU machine that already has torch, transformers, accelerate, peft
 # and friends for `python3`; the rest come as wheels in .whl/ when that folder exists (an offline machine),
 # else `pip install -e ".[dev,train]"` must have installed them.
@@ -23,6 +24,7 @@ python3 - <<'PY' 2>&1 | tee -a "$OUT/env.log"
 import importlib.metadata as md, sys
 import torch, transformers, trl, datasets, pydantic, langgraph, langchain_openai, pytest_asyncio  # noqa: F401
 import writer_r1, writer_r1.rl.train, writer_r1.rl.rewards, writer_r1.rl.replay, writer_r1.testing  # noqa: F401
+import writer_r1.rl.classifier, writer_r1.rl.pairwise  # noqa: F401
 print("python", sys.version.split()[0], "| writer_r1 at", writer_r1.__file__)
 for name in ("torch", "transformers", "accelerate", "peft", "huggingface_hub", "tokenizers", "trl", "datasets",
              "pydantic", "langchain-core", "langgraph", "openai", "pytest", "pytest-asyncio"):

@@ -1,6 +1,6 @@
 """Does a policy trained with RLMR learn quality and constraints together? A miniature experiment through GRPOTrainer.
 
-A tiny random Qwen2 (built offline, `writer_r1.testing.tiny_model`) is trained with TRL's real `GRPOTrainer`
+A tiny random Qwen2 (built offline, `writer_r1.testing.tiny_models`) is trained with TRL's real `GRPOTrainer`
 on one prompt. Quality is a lexical proxy known exactly: the share of a completion's words that are one of
 five "fantasy" words (dragon, elf, magic, wizard, castle), times a scale (0.1, 1, 10). By default it is
 served over HTTP by the loopback server's scoring-rule judge and read through the project's real path
@@ -52,8 +52,13 @@ from writer_r1.core.asyncio_utils import run_sync  # noqa: E402
 from writer_r1.core.criteria import CriteriaSet  # noqa: E402
 from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward, call_reward  # noqa: E402
 from writer_r1.testing.openai_server import OpenAICompatServer  # noqa: E402
-from writer_r1.testing.scoring_judge import LexicalShare, scoring_rule_responder  # noqa: E402
-from writer_r1.testing.tiny_model import FANTASY_CORPUS, FANTASY_WORDS, build_tiny_qwen2  # noqa: E402
+from writer_r1.testing.scoring_judge import (  # noqa: E402
+    FANTASY_CORPUS,
+    FANTASY_WORDS,
+    LexicalShare,
+    scoring_rule_responder,
+)
+from writer_r1.testing.tiny_models import tiny_qwen2  # noqa: E402
 
 logger = logging.getLogger("rlmr_learning")
 
@@ -315,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.report:
         return report(args, out, names, scales, [Path(p) for p in args.report])
-    model_dir = build_tiny_qwen2(out / "model", corpus=FANTASY_CORPUS, vocab_size=400)
+    model_dir = tiny_qwen2(out / "model", head="causal", corpus=FANTASY_CORPUS)
     server = None
     if args.judge == "http":
         server = OpenAICompatServer(responder=scoring_rule_responder(LexicalShare(FANTASY))).start()

@@ -31,6 +31,7 @@ from writer_r1.rl.rlmr import MixMode, check_mixing, rlmr_mix
 logger = logging.getLogger(__name__)
 
 LogMetric = Callable[[str, float], None]
+LogExtra = Callable[[str, list[Any]], None]
 
 
 def content_text(content: Any) -> str:
@@ -228,6 +229,9 @@ class ConstraintReward(_Reward):
         log_metric: LogMetric | None = kwargs.get("log_metric")
         if log_metric is not None:
             _log_constraint_rates(log_metric, results)
+        log_extra: LogExtra | None = kwargs.get("log_extra")
+        if log_extra is not None:
+            log_extra(f"{self.__name__}/failed", [failed_constraints(row) for row in results])
         return [_pass_share(r) for r in results]
 
 
@@ -238,6 +242,39 @@ def _pass_share(results: list[ConstraintResult]) -> float | None:
     if not verified:
         return None
     return sum(1 for r in verified if r.passed) / len(verified)
+
+
+def failed_constraints(results: Sequence[ConstraintResult]) -> str:
+    """The ids of the constraints a completion failed, for TRL's completions table ("" when none failed).
+
+    Example:
+        >>> failed_constraints([ConstraintResult(id="punctuation:no_comma", passed=False),
+        ...                     ConstraintResult(id="length:words", passed=True)])
+        'punctuation:no_comma'
+    """
+    return ", ".join(r.id for r in results if r.passed is False)
+
+
+def weakest_criterion(card: Scorecard, criteria: CriteriaSet, limit: int = 300) -> str:
+    """The criterion that costs a completion most (largest weight × (1 − score)) and the judge's reason,
+    for TRL's completions table; what could not be judged says so.
+
+    Example:
+        >>> from writer_r1.core.scorecard import CriterionScore
+        >>> criteria = CriteriaSet.model_validate({"dimensions": [{"name": "Craft", "criteria": [
+        ...     {"id": "imagery", "name": "Imagery", "description": "d", "levels": [{"anchor": "a"}, {"anchor": "b"}]},
+        ...     {"id": "rhythm", "name": "Rhythm", "description": "d", "levels": [{"anchor": "a"}, {"anchor": "b"}]}]}]})
+        >>> card = Scorecard.build(criteria, [CriterionScore(criterion_id="imagery", reason="vivid", level=2, score=1.0),
+        ...     CriterionScore(criterion_id="rhythm", reason="monotonous", level=1, score=0.0)], [])
+        >>> weakest_criterion(card, criteria)
+        'rhythm (0.00): monotonous'
+    """
+    weights = criteria.effective_weights()
+    if not card.scores:
+        reason = card.unscored[0].reason if card.unscored else "no verdict"
+        return f"unscored: {reason}"[:limit]
+    weakest = max(card.scores, key=lambda s: weights.get(s.criterion_id, 0.0) * (1.0 - s.score))
+    return f"{weakest.criterion_id} ({weakest.score:.2f}): {weakest.reason}"[:limit]
 
 
 def _log_constraint_rates(log_metric: LogMetric, results: list[list[ConstraintResult]]) -> None:
@@ -349,7 +386,17 @@ class CriteriaReward(_Reward):
         log_metric: LogMetric | None = kwargs.get("log_metric")
         if log_metric is not None:
             _log_scorecards(log_metric, cards)
+        self._log_weakest(kwargs, cards)
         return [card.overall for card in cards]
+
+    def _log_weakest(self, kwargs: dict[str, Any], cards: list[Scorecard], name: str | None = None) -> None:
+        """Each completion's weakest criterion and the judge's reason, as a column of TRL's completions table."""
+        log_extra: LogExtra | None = kwargs.get("log_extra")
+        if log_extra is None:
+            return
+        column = _column(kwargs, "criteria", len(cards))
+        log_extra(f"{name or self.__name__}/weakest_criterion",
+                  [weakest_criterion(card, self.criteria_of(value)) for card, value in zip(cards, column, strict=True)])
 
 
 def _default_spec() -> str:
@@ -535,6 +582,7 @@ class MixedReward(_Reward):
             log_metric: LogMetric | None = kwargs.get("log_metric")
             if log_metric is not None:
                 _log_scorecards(log_metric, cards)
+            self.quality._log_weakest(kwargs, cards, name=self.__name__)
             return [card.overall for card in cards]
         return await call_reward(self.quality, prompts, completions, kwargs)
 
@@ -572,4 +620,7 @@ class MixedReward(_Reward):
             if lambdas:
                 log_metric("rlmr/lambda_mean", sum(lambdas) / len(lambdas))
             log_metric("rlmr/all_violating_groups", all_violating / len(groups) if groups else 0.0)
+        log_extra: LogExtra | None = kwargs.get("log_extra")
+        if log_extra is not None:
+            log_extra(f"{self.__name__}/failed_constraints", [failed_constraints(row) for row in results])
         return rewards

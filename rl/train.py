@@ -10,8 +10,13 @@ Example config (GRPO, judge on its own vLLM server):
     dataset: data/grpo.jsonl          # prompt, criteria, constraints (writer-r1 data prepare)
     reward:
       type: mixed                     # mixed (RLMR) | criteria | constraints
+      mode: below_mean                # RLMR's rule: below_mean | below_compliant
       judge_model: openai:Qwen/Qwen3-8B
       judge_base_url: http://localhost:8001/v1
+      quality:                        # optional: RLMR's quality half (default: the criteria judge above)
+        type: classifier              # criteria | classifier | pairwise | callable
+        model: Skywork/Skywork-Reward-V2-Qwen3-0.6B
+        base_url: http://localhost:8002   # a `vllm serve ... --runner pooling` server; absent: in process
     output_dir: runs/grpo
     num_generations: 8
     use_vllm: true
@@ -27,14 +32,73 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from writer_r1.core.errors import UserError
 
 logger = logging.getLogger(__name__)
+
+
+class CriteriaQuality(BaseModel):
+    """`quality: {type: criteria}`: the criteria judge; unset settings come from the `reward` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["criteria"] = "criteria"
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+
+
+class ClassifierQuality(BaseModel):
+    """`quality: {type: classifier}`: a trained reward model, in process or served by vLLM (`base_url`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["classifier"]
+    model: str
+    base_url: str | None = None
+    batch_size: int = Field(default=8, ge=1)
+    max_length: int | None = Field(default=None, ge=1)
+    bucket: bool = True
+    device: str | None = None
+    dtype: str = "auto"
+    chat_template: bool = True
+    max_concurrency: int = Field(default=64, ge=1)
+    timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+
+
+class PairwiseQuality(BaseModel):
+    """`quality: {type: pairwise}`: group-relative pairwise judging; judge settings default to the `reward` section's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["pairwise"]
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    reference: Literal["random", "best"] = "random"
+    seed: int = 0
+    max_concurrency: int | None = Field(default=None, ge=1)
+    retries: int | None = Field(default=None, ge=0)
+
+
+class CallableQuality(BaseModel):
+    """`quality: {type: callable, function: "package.module:name", kwargs: {...}}`: your own TRL reward
+    function; with `kwargs` (or when `name` is a class) it is called with them to build the function."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["callable"]
+    function: str
+    kwargs: dict[str, Any] | None = None
+
+
+QualitySettings = Annotated[
+    CriteriaQuality | ClassifierQuality | PairwiseQuality | CallableQuality, Field(discriminator="type")
+]
 
 
 class RewardSettings(BaseModel):
@@ -56,6 +120,17 @@ class RewardSettings(BaseModel):
     severity_weight: float = Field(default=0.01, ge=0)
     fallback_penalty: float = Field(default=0.5, ge=0)
     mode: Literal["below_mean", "below_compliant"] = "below_mean"
+    quality: QualitySettings | None = None
+
+    @model_validator(mode="after")
+    def _quality_is_for_mixed(self) -> RewardSettings:
+        if self.quality is not None and self.type != "mixed":
+            raise ValueError(f"reward.quality applies to type: mixed (RLMR's quality half), not to type: {self.type}")
+        return self
+
+    def needs_criteria(self) -> bool:
+        """Whether the dataset must carry a `criteria` column (the criteria judge scores against it)."""
+        return self.type == "criteria" or (self.type == "mixed" and (self.quality is None or self.quality.type == "criteria"))
 
 
 class ReplaySettings(BaseModel):
@@ -123,10 +198,84 @@ def build_reward(settings: RewardSettings, *, num_generations: int | None = None
     }
     if settings.type == "criteria":
         return CriteriaReward(settings.judge_model, **judge)
+    mixing = {
+        "margin": settings.margin, "severity_weight": settings.severity_weight,
+        "fallback_penalty": settings.fallback_penalty, "mode": settings.mode, "num_generations": num_generations,
+    }
+    quality = settings.quality
+    if quality is None:
+        return MixedReward(settings.judge_model, **judge, **models, **mixing)
     return MixedReward(
-        settings.judge_model, **judge, **models, margin=settings.margin, severity_weight=settings.severity_weight,
-        fallback_penalty=settings.fallback_penalty, mode=settings.mode, num_generations=num_generations,
+        quality=build_quality(settings, num_generations=num_generations), **models, base_url=settings.judge_base_url,
+        **mixing,
     )
+
+
+def build_quality(settings: RewardSettings, *, num_generations: int | None = None) -> Any:
+    """RLMR's quality reward from `reward.quality` (judge settings it leaves unset come from `reward`)."""
+    quality = settings.quality
+    if quality is None or quality.type == "criteria":
+        from writer_r1.rl.rewards import CriteriaReward
+
+        override = quality if quality is not None else CriteriaQuality()
+        return CriteriaReward(
+            override.judge_model or settings.judge_model, base_url=override.judge_base_url or settings.judge_base_url,
+            max_concurrency=settings.max_concurrency, criteria_per_call=settings.criteria_per_call,
+            retries=settings.retries, cache=settings.cache, library=settings.library,
+        )
+    if quality.type == "classifier":
+        from writer_r1.rl.classifier import ClassifierReward
+
+        return ClassifierReward(**quality.model_dump(exclude={"type"}))
+    if quality.type == "pairwise":
+        from writer_r1.rl.pairwise import PairwiseReward
+
+        return PairwiseReward(
+            quality.judge_model or settings.judge_model, reference=quality.reference, seed=quality.seed,
+            num_generations=num_generations, base_url=quality.judge_base_url or settings.judge_base_url,
+            max_concurrency=quality.max_concurrency or settings.max_concurrency,
+            retries=settings.retries if quality.retries is None else quality.retries, cache=settings.cache,
+            library=settings.library,
+        )
+    return load_callable(quality.function, quality.kwargs)
+
+
+def load_callable(reference: str, kwargs: dict[str, Any] | None = None) -> Any:
+    """`package.module:name` (or `path/to/file.py:name`) as a reward function; a class, or any name given
+    `kwargs`, is called with them to build it.
+
+    Example:
+        >>> load_callable("writer_r1.rl.rewards:ConstraintReward").__name__
+        'constraints'
+    """
+    import importlib
+    import importlib.util
+    import inspect
+
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise UserError(f"quality.function must look like package.module:name or path/file.py:name, got {reference!r}")
+    try:
+        if module_name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if spec is None or spec.loader is None or not Path(module_name).is_file():
+                raise UserError(f"no Python file {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UserError(f"cannot import {module_name} for quality.function: {error}") from error
+    target = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise UserError(f"{module_name} has no {attribute!r} (quality.function {reference!r})")
+        target = getattr(target, part)
+    if kwargs is not None or inspect.isclass(target):
+        target = target(**(kwargs or {}))
+    if not callable(target):
+        raise UserError(f"quality.function {reference!r} is not callable")
+    return target
 
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "::"}
@@ -150,22 +299,32 @@ def judge_url(config: TrainConfig) -> str | None:
     return config.reward.judge_base_url or os.environ.get("WRITER_R1_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
 
 
+def reward_server_urls(config: TrainConfig) -> list[str]:
+    """Every server the reward calls: the judge's and, for `reward.quality`, its judge or reward model server."""
+    urls = [judge_url(config)]
+    quality = config.reward.quality
+    if isinstance(quality, CriteriaQuality | PairwiseQuality) and quality.judge_base_url:
+        urls.append(quality.judge_base_url)
+    if isinstance(quality, ClassifierQuality) and quality.base_url:
+        urls.append(quality.base_url)
+    return list(dict.fromkeys(url for url in urls if url))
+
+
 def check_judge_is_not_the_policy_server(config: TrainConfig) -> None:
     """The policy server's weights move during training: judging with it would judge with the policy."""
     trainer = config.trainer
     if not trainer.get("use_vllm") or trainer.get("vllm_mode", "colocate") != "server":
         return
-    judge = judge_url(config)
-    if not judge:
-        return
     policy = trainer.get("vllm_server_base_url") or (
         f"http://{trainer.get('vllm_server_host', '0.0.0.0')}:{trainer.get('vllm_server_port', 8000)}"
     )
-    if server_endpoint(judge) == server_endpoint(policy):
-        raise UserError(
-            f"the judge ({judge}) is the policy's vLLM server ({policy}); its weights move during training. "
-            "Run the judge on its own server (vllm serve JUDGE_MODEL --port 8001) and set reward.judge_base_url"
-        )
+    for judge in reward_server_urls(config):
+        if server_endpoint(judge) == server_endpoint(policy):
+            raise UserError(
+                f"the judge ({judge}) is the policy's vLLM server ({policy}); its weights move during training. "
+                "Run the judge (or reward model) on its own server (vllm serve JUDGE_MODEL --port 8001) and point "
+                "reward.judge_base_url (or reward.quality's URL) at it"
+            )
 
 
 def check_whole_groups(args: Any) -> None:
@@ -238,6 +397,7 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
     """A ready `GRPOTrainer` for `config` (the reward from `config.reward` unless one is given; the
     replay `rollout_func` from `config.replay` unless one is given)."""
     from trl import GRPOConfig, GRPOTrainer
+    from writer_r1.rl.pairwise import PairwiseReward
     from writer_r1.rl.rewards import MixedReward
 
     check_judge_is_not_the_policy_server(config)
@@ -245,9 +405,9 @@ def grpo_trainer(config: TrainConfig, *, reward: Any = None, rollout_func: Any =
     required = ["prompt"]
     if reward is None:
         reward = build_reward(config.reward, num_generations=args.num_generations)
-        if config.reward.type != "constraints":
+        if config.reward.needs_criteria():
             required.append("criteria")
-    if isinstance(reward, MixedReward):
+    if isinstance(reward, MixedReward | PairwiseReward):  # group-relative: each process must see whole groups
         check_whole_groups(args)
     if rollout_func is None and config.replay is not None:
         rollout_func = replay_rollout(config.replay)

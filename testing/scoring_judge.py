@@ -32,8 +32,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from writer_r1.testing.openai_server import Responder, fake_responder
+from writer_r1.testing.tiny_models import CORPUS
 
 ScoringRule = Callable[[str], float]
+
+# The lexical quality proxy of the learning test and `bench/rlmr_learning.py`, and a tokenizer corpus in which
+# these words and "river" (their constraint) are whole tokens, as a real model's vocabulary holds them
+# (`tiny_qwen2(directory, head="causal", corpus=FANTASY_CORPUS)`).
+FANTASY_WORDS = ("dragon", "elf", "magic", "wizard", "castle")
+FANTASY_CORPUS = [*CORPUS, *["The dragon and the elf found magic in the castle of the wizard by the river."] * 60]
 
 _FENCE = re.compile(r"The text to judge is between the two (\S+) lines:\n")
 _CONTRACT_LINE = re.compile(r'^- "([^"]+)": level 1 to (\d+)\s*$', re.MULTILINE)

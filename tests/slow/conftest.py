@@ -1,4 +1,4 @@
-"""A tiny random Qwen2 model built offline (`writer_r1.testing.tiny_model`), saved once per session."""
+"""A tiny random Qwen2 model built offline (`writer_r1.testing.tiny_models`), saved once per session."""
 
 from __future__ import annotations
 
@@ -14,6 +14,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     pytest.importorskip("tokenizers")
-    from writer_r1.testing.tiny_model import build_tiny_qwen2
+    from writer_r1.testing.tiny_models import tiny_qwen2
 
-    return build_tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"))
+    return tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), head="causal")

@@ -62,8 +62,7 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
     from writer_r1.memory.embeddings import LexicalEmbeddings
     from writer_r1.memory.experience import ExperienceMemory
     from writer_r1.rl.rewards import CriteriaReward
-    from writer_r1.testing.scoring_judge import LexicalShare, scoring_rule_responder
-    from writer_r1.testing.tiny_model import FANTASY_WORDS
+    from writer_r1.testing.scoring_judge import FANTASY_WORDS, LexicalShare, scoring_rule_responder
 
     rule = LexicalShare(FANTASY_WORDS)
     judge = make_loopback(responder=scoring_rule_responder(rule))

@@ -32,15 +32,15 @@ RIVER = [{"id": "keywords:existence", "kwargs": {"keywords": ["river"]}}]
 @pytest.fixture(scope="module")
 def fantasy_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("trl")
-    from writer_r1.testing.tiny_model import FANTASY_CORPUS, build_tiny_qwen2
+    from writer_r1.testing.scoring_judge import FANTASY_CORPUS
+    from writer_r1.testing.tiny_models import tiny_qwen2
 
-    return build_tiny_qwen2(tmp_path_factory.mktemp("fantasy-qwen2"), corpus=FANTASY_CORPUS)
+    return tiny_qwen2(tmp_path_factory.mktemp("fantasy-qwen2"), head="causal", corpus=FANTASY_CORPUS)
 
 
 def test_grpo_with_rlmr_raises_quality_and_constraint_pass_rate_together(fantasy_model_dir, make_loopback, tmp_path):
     from writer_r1.rl.train import TrainConfig, grpo_trainer
-    from writer_r1.testing.scoring_judge import LexicalShare, scoring_rule_responder
-    from writer_r1.testing.tiny_model import FANTASY_WORDS
+    from writer_r1.testing.scoring_judge import FANTASY_WORDS, LexicalShare, scoring_rule_responder
 
     judge = make_loopback(responder=scoring_rule_responder(LexicalShare(FANTASY_WORDS)))
     row = {"prompt": [{"role": "user", "content": PROMPT}], "criteria": CRITERIA.model_dump_json(),
