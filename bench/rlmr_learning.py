@@ -22,11 +22,16 @@ Reward modes (one reward function each, TRL's default `sum_then_normalize` and g
 
 What is measured does not depend on the mode: a zero-weight monitor reward logs, every step, the mean share
 of fantasy words (unscaled), each constraint's pass rate and the share passing all. The table gives the mean
-over the last `--tail` steps of each run, mean ± spread (half the range) over seeds; curves go to a plot.
+over the last `--tail` steps of each run, mean ± spread (half the range) over seeds; curves go to a plot
+(PNG and SVG) and every run's curves to `curves.jsonl`. Runs that TRL's group scaling makes identical run once
+(scale-free modes at scale 1; `fixed-C` at scale s as `fixed-(C/s)` at scale 1); `--all-scales` runs them all.
+Defaults: 50 steps, learning rate 5e-3 (constant), 24 tokens, β = 0. Results and their reading: docs/training.md.
 
-Run (the full grid is CPU-heavy; each run is `--steps` GRPO steps of 16 completions):
-    nice python bench/rlmr_learning.py --out runs/rlmr_learning             # every mode, scale, seed
-    python bench/rlmr_learning.py --modes quality,rlmr-mean --scales 1 --seeds 0 --steps 60   # a subset
+Run (the full grid is CPU-heavy: 11 runs per seed, each `--steps` GRPO steps of 16 completions):
+    nice python bench/rlmr_learning.py --out runs/rlmr                        # every mode, scale and seed
+    nice python bench/rlmr_learning.py --seeds 0 --judge callable --out runs/rlmr/s0   # one seed per process...
+    python bench/rlmr_learning.py --report runs/rlmr/s*/curves.jsonl --out runs/rlmr  # ...then table and plot
+    python bench/rlmr_learning.py --modes quality,rlmr-mean --scales 1 --seeds 0 --steps 30   # a subset
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 It answers `/v1/chat/completions` (plain, `response_format` json_schema, and `stream`) and
 `/v1/models`, with a configurable latency, a concurrency cap (requests beyond it queue, as they
 do in front of `vllm serve --max-num-seqs`), and fault injection: HTTP 500, garbage text,
-truncated JSON, and hangs. It binds port 0 unless told otherwise and reports the port it got.
+truncated JSON, and hangs. It binds port 0 unless told otherwise and reports the port it got. A scoring
+rule can stand in for the judge model (`testing.scoring_judge`; `--score-words` on the command line).
 
 Example:
     >>> with OpenAICompatServer(latency_s=0.0) as server:
