@@ -3,8 +3,7 @@
 It answers `/v1/chat/completions` (plain, `response_format` json_schema, and `stream`) and
 `/v1/models`, with a configurable latency, a concurrency cap (requests beyond it queue, as they
 do in front of `vllm serve --max-num-seqs`), and fault injection: HTTP 500, garbage text,
-truncated JSON, and hangs. It binds port 0 unless told otherwise and reports the port it got. A scoring
-rule can stand in for the judge model (`testing.scoring_judge`; `--score-words` on the command line).
+truncated JSON, and hangs. It binds port 0 unless told otherwise and reports the port it got.
 
 Example:
     >>> with OpenAICompatServer(latency_s=0.0) as server:
@@ -236,7 +235,11 @@ def _sse(model: str, text: str) -> bytes:
 
 
 def main() -> None:
-    """Run the loopback server in the foreground (used by tests that need it in another process)."""
+    """Run the loopback server in the foreground (used by tests that need it in another process).
+
+    `--score-words a,b,c` makes it a scoring-rule judge (`testing.scoring_judge`): verdict levels follow the
+    share of those words in the judged text.
+    """
     parser = argparse.ArgumentParser(description="Loopback OpenAI-compatible test server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--model", default="loopback-model")
