@@ -241,14 +241,26 @@ def _sse(model: str, text: str) -> bytes:
 
 
 def main() -> None:
-    """Run the loopback server in the foreground (used by tests that need it in another process)."""
+    """Run the loopback server in the foreground (used by tests that need it in another process).
+
+    `--score-words a,b,c` makes it a scoring-rule judge (`testing.scoring_judge`): verdict levels follow the
+    share of those words in the judged text.
+    """
     parser = argparse.ArgumentParser(description="Loopback OpenAI-compatible test server")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--model", default="loopback-model")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--capacity", type=int, default=64)
+    parser.add_argument("--score-words", default=None,
+                        help="scoring-rule judge: comma-separated words; the judge's level follows their share of the text")
     args = parser.parse_args()
-    server = OpenAICompatServer(model=args.model, latency_s=args.latency, capacity=args.capacity, port=args.port)
+    responder = fake_responder
+    if args.score_words:
+        from writer_r1.testing.scoring_judge import LexicalShare, scoring_rule_responder
+
+        responder = scoring_rule_responder(LexicalShare(args.score_words.split(",")))
+    server = OpenAICompatServer(model=args.model, responder=responder, latency_s=args.latency,
+                                capacity=args.capacity, port=args.port)
     sys.stdout.write(server.base_url + "\n")  # the parent process reads the URL from stdout
     sys.stdout.flush()
     try:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -29,9 +30,12 @@ CORPUS = [
 
 def tiny_qwen2(
     directory: str | Path, *, head: Literal["causal", "classifier"] = "classifier", seed: int = 0,
-    max_position_embeddings: int = 256,
+    max_position_embeddings: int = 256, corpus: Sequence[str] = CORPUS,
 ) -> Path:
-    """Build and save a tiny random Qwen2 (`causal` LM or one-label `classifier`) and its tokenizer in `directory`."""
+    """Build and save a tiny random Qwen2 (`causal` LM or one-label `classifier`) and its tokenizer in `directory`.
+
+    The tokenizer is trained on `corpus` (the learning test and `bench/rlmr_learning.py` pass one in which the
+    words they reward are whole tokens)."""
     import tokenizers
     import torch
     import transformers
@@ -46,7 +50,7 @@ def tiny_qwen2(
     trainer = tokenizers.trainers.BpeTrainer(
         vocab_size=400, special_tokens=specials, initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet()
     )
-    tokenizer_model.train_from_iterator(CORPUS, trainer=trainer)
+    tokenizer_model.train_from_iterator(list(corpus), trainer=trainer)
     tokenizer = transformers.PreTrainedTokenizerFast(
         tokenizer_object=tokenizer_model, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
         model_max_length=max_position_embeddings,
