@@ -19,7 +19,8 @@ from pathlib import Path
 
 import jinja2
 
-TEMPLATE_DIR = Path(__file__).resolve().parent
+# abspath, not resolve(): no readlink, which `langgraph dev` flags as a blocking call when a node imports this lazily.
+TEMPLATE_DIR = Path(os.path.abspath(__file__)).parent
 
 
 @lru_cache(maxsize=8)

@@ -152,7 +152,11 @@ class OpenAICompatServer:
                 if fault == "http500":
                     return 500, json.dumps({"error": {"message": "injected fault", "type": "server_error"}}), None
                 if fault == "http400":
-                    return 400, json.dumps({"error": {"message": "injected bad request", "type": "invalid_request"}}), None
+                    return (
+                        400,
+                        json.dumps({"error": {"message": "injected bad request", "type": "invalid_request"}}),
+                        None,
+                    )
                 text = self.responder(request)
                 if fault == "garbage":
                     text = "I cannot comply. ~~~ <<garbage>> {not json"
@@ -232,10 +236,24 @@ def _sse(model: str, text: str) -> bytes:
         delta: dict[str, Any] = {"content": piece}
         if index == 0:
             delta["role"] = "assistant"
-        events.append({"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                       "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-    events.append({"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        events.append(
+            {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+            }
+        )
+    events.append(
+        {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+    )
     body = "".join(f"data: {json.dumps(event)}\n\n" for event in events) + "data: [DONE]\n\n"
     return body.encode()
 
@@ -251,16 +269,20 @@ def main() -> None:
     parser.add_argument("--model", default="loopback-model")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--capacity", type=int, default=64)
-    parser.add_argument("--score-words", default=None,
-                        help="scoring-rule judge: comma-separated words; the judge's level follows their share of the text")
+    parser.add_argument(
+        "--score-words",
+        default=None,
+        help="scoring-rule judge: comma-separated words; the judge's level follows their share of the text",
+    )
     args = parser.parse_args()
-    responder = fake_responder
+    responder: Callable[[dict[str, Any]], str] = fake_responder
     if args.score_words:
         from writer_r1.testing.scoring_judge import LexicalShare, scoring_rule_responder
 
         responder = scoring_rule_responder(LexicalShare(args.score_words.split(",")))
-    server = OpenAICompatServer(model=args.model, responder=responder, latency_s=args.latency,
-                                capacity=args.capacity, port=args.port)
+    server = OpenAICompatServer(
+        model=args.model, responder=responder, latency_s=args.latency, capacity=args.capacity, port=args.port
+    )
     sys.stdout.write(server.base_url + "\n")  # the parent process reads the URL from stdout
     sys.stdout.flush()
     try:
