@@ -25,10 +25,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time `__getattr__` 
     from writer_r1.core.scorecard import ConstraintResult, CriterionScore, Scorecard, UnscoredCriterion
     from writer_r1.core.structured import ainvoke_structured, invoke_structured
     from writer_r1.graphs.criteria import abuild_criteria, astream_criteria, build_criteria
+    from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
     from writer_r1.graphs.reflection import ReflectionResult, areflect, reflect
     from writer_r1.graphs.reflective_model import ReflectiveChatModel
     from writer_r1.memory.experience import ExperienceMemory
-    from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
     from writer_r1.memory.library import CriteriaLibrary
     from writer_r1.rl.rewards import ConstraintReward, CriteriaReward, MixedReward
     from writer_r1.rl.rlmr import rlmr_rewards

@@ -64,8 +64,13 @@ def _read_text(source: str) -> str:
 def scorecard_table(card: Scorecard, criteria: CriteriaSet) -> Table:
     """A rich table: one row per criterion (scored or not), dimension subtotals, the overall score."""
     table = Table(title=f"Scorecard (criteria {card.criteria_version})", show_lines=False)
-    for name, justify in (("criterion", "left"), ("dimension", "left"), ("level", "right"), ("score", "right"),
-                          ("reason", "left")):
+    for name, justify in (
+        ("criterion", "left"),
+        ("dimension", "left"),
+        ("level", "right"),
+        ("score", "right"),
+        ("reason", "left"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     unscored = {entry.criterion_id: entry.reason for entry in card.unscored}
     for dimension, subtotal in zip(criteria.dimensions, card.dimensions, strict=True):
@@ -80,15 +85,18 @@ def scorecard_table(card: Scorecard, criteria: CriteriaSet) -> Table:
         shown = "unscored" if subtotal.score is None else f"{subtotal.score:.2f}"
         table.add_row(f"[bold]{dimension.name} subtotal[/]", "", "", f"[bold]{shown}[/]", "", end_section=True)
     overall = "unscored" if card.overall is None else f"{card.overall:.3f}"
-    table.add_row("[bold]overall[/]", "", "", f"[bold]{overall}[/]", f"{len(card.scores)} scored, "
-                  f"{len(card.unscored)} unscored")
+    table.add_row(
+        "[bold]overall[/]", "", "", f"[bold]{overall}[/]", f"{len(card.scores)} scored, {len(card.unscored)} unscored"
+    )
     return table
 
 
 def judge_command(
     criteria: Annotated[Path, typer.Option("--criteria", help="criteria JSON file (a CriteriaSet)")],
     text: Annotated[str, typer.Option("--text", help="file with the text to judge ('-' reads stdin)")],
-    task: Annotated[str | None, typer.Option("--task", help="the task the text answers (default: the criteria's)")] = None,  # noqa: UP007
+    task: Annotated[
+        str | None, typer.Option("--task", help="the task the text answers (default: the criteria's)")
+    ] = None,  # noqa: UP007
     model: Annotated[str | None, typer.Option("--model", help="model spec (default: WRITER_R1_MODEL, ...)")] = None,  # noqa: UP007
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL")] = None,  # noqa: UP007
     as_json: Annotated[bool, typer.Option("--json", help="print the scorecard JSON only")] = False,
@@ -97,7 +105,9 @@ def judge_command(
     ] = None,
     timeout: Annotated[
         float | None,  # noqa: UP007
-        typer.Option("--timeout", min=0.001, help="seconds for the whole judgement; what is not judged by then is unscored"),
+        typer.Option(
+            "--timeout", min=0.001, help="seconds for the whole judgement; what is not judged by then is unscored"
+        ),
     ] = None,
 ) -> None:
     """Score a text against a criteria file: per-criterion levels and reasons, subtotals, overall.
@@ -113,7 +123,11 @@ def judge_command(
     if not body.strip():
         raise UserError(f"the text to judge ({text}) is empty")
     judge = Judge(
-        model or default_model_spec(), base_url=base_url, criteria_per_call=criteria_per_call, cache=None, timeout=timeout
+        model or default_model_spec(),
+        base_url=base_url,
+        criteria_per_call=criteria_per_call,
+        cache=None,
+        timeout=timeout,
     )
     card = judge.score(body, criteria_set, task)
     if as_json:

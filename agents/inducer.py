@@ -293,7 +293,11 @@ def categories_of(induction: Induction, table: Mapping[str, Sequence[Code]]) -> 
     for category in induction.categories:
         concepts = [members[0].concept for code_id in category.codes if (members := table.get(code_id.strip().upper()))]
         categories.append(
-            Category(name=category.name.strip(), description=category.description.strip(), concepts=list(dict.fromkeys(concepts)))
+            Category(
+                name=category.name.strip(),
+                description=category.description.strip(),
+                concepts=list(dict.fromkeys(concepts)),
+            )
         )
     return categories
 

@@ -268,12 +268,20 @@ class Judge:
         marker = f"\x00{secrets.token_hex(8)}"
         text_slot, delimiter_slot = f"{marker}T\x00", f"{marker}D\x00"
         rendered = render(
-            "judge", template=self.template, task=task, criteria=list(criteria), text=text_slot,
-            delimiter=delimiter_slot, problems={}, language=task_language_label(task),
+            "judge",
+            template=self.template,
+            task=task,
+            criteria=list(criteria),
+            text=text_slot,
+            delimiter=delimiter_slot,
+            problems={},
+            language=task_language_label(task),
         )
         pieces, slots, rest = [], [], rendered
         while True:
-            positions = [(rest.find(slot), name, slot) for name, slot in (("text", text_slot), ("delimiter", delimiter_slot))]
+            positions = [
+                (rest.find(slot), name, slot) for name, slot in (("text", text_slot), ("delimiter", delimiter_slot))
+            ]
             found = [p for p in positions if p[0] >= 0]
             if not found:
                 pieces.append(rest)
@@ -284,8 +292,12 @@ class Judge:
             rest = rest[index + len(slot) :]
         contract = verdict_contract(criteria)
         prepared = _Prepared(
-            pieces=tuple(pieces), slots=tuple(slots), others="\n".join(others_parts), others_parts=others_parts,
-            contract=contract, response_format=response_format_for(contract),
+            pieces=tuple(pieces),
+            slots=tuple(slots),
+            others="\n".join(others_parts),
+            others_parts=others_parts,
+            contract=contract,
+            response_format=response_format_for(contract),
         )
         with self._lock:
             self._prepared[key] = prepared
@@ -336,7 +348,9 @@ class Judge:
         """Synchronous `ascore_many`."""
         return run_sync(self.ascore_many(texts, criteria, task))
 
-    async def ascore_many(self, texts: Sequence[str], criteria: CriteriaSet, task: str | None = None) -> list[Scorecard]:
+    async def ascore_many(
+        self, texts: Sequence[str], criteria: CriteriaSet, task: str | None = None
+    ) -> list[Scorecard]:
         """Score many texts concurrently (one scorecard per text, in order; repeated texts judged once)."""
         unique = list(dict.fromkeys(texts))
         cards = await asyncio.gather(*(self.ascore(text, criteria, task) for text in unique))
@@ -393,7 +407,9 @@ class Judge:
                         response_format = prepared.response_format if first else None
                         reply = await self._call(history, contract, deadline, response_format)
                         if isinstance(reply, Exception):
-                            problems = {c.id: f"the model call failed: {type(reply).__name__}: {reply}" for c in pending}
+                            problems = {
+                                c.id: f"the model call failed: {type(reply).__name__}: {reply}" for c in pending
+                            }
                             raise reply
                         parsed = await _off_loop_if_long(parse_verdicts, reply, pending)
                         if parsed.unknown_ids:
@@ -409,7 +425,9 @@ class Judge:
                             raise InvalidReply(f"{len(pending)} criteria not settled")
         except Exception as error:  # noqa: BLE001 - the last failure is in `problems`; it becomes unscored, never raised
             if _expired(error, deadline):
-                problems = {c.id: f"the judgement's deadline of {self.timeout:g} s passed ({problems[c.id]})" for c in pending}
+                problems = {
+                    c.id: f"the judgement's deadline of {self.timeout:g} s passed ({problems[c.id]})" for c in pending
+                }
         scores = [accepted[c.id] for c in chunk if c.id in accepted]
         if not pending and self.cache is not None:
             self.cache.put(key, _CACHED_SCORES.dump_json(scores).decode())
@@ -496,8 +514,13 @@ class Judge:
                 pairwise_order_criteria(self, "ba", text_b, text_a, criteria, task_text),
             )
             preferred, consistent = combine_orders(first.winner, second.winner)
-            return Comparison(criteria_version=criteria.version, preferred=preferred, consistent=consistent,
-                              verdicts=(first, second), criteria=combine_criteria(first, second, criteria))
+            return Comparison(
+                criteria_version=criteria.version,
+                preferred=preferred,
+                consistent=consistent,
+                verdicts=(first, second),
+                criteria=combine_criteria(first, second, criteria),
+            )
         first, second = await asyncio.gather(
             self._pairwise_order("ab", text_a, text_b, criteria, task_text),
             self._pairwise_order("ba", text_b, text_a, criteria, task_text),
@@ -525,7 +548,9 @@ class Judge:
                 return PairwiseVerdict(order=order, winner=_unshow(outcome[0], order), reason=outcome[1])
             logger.warning("ignoring an unreadable judge cache entry: %s", outcome)
         contract = pairwise_contract()
-        history: list[BaseMessage] = [HumanMessage(content=self.pairwise_prompt(shown_first, shown_second, criteria, task))]
+        history: list[BaseMessage] = [
+            HumanMessage(content=self.pairwise_prompt(shown_first, shown_second, criteria, task))
+        ]
         problem = "no attempt was made"
         attempts = 0
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
@@ -554,7 +579,9 @@ class Judge:
                 self.cache.put(key, json.dumps({"reason": reason, "winner": shown_winner}, ensure_ascii=False))
             return PairwiseVerdict(order=order, winner=_unshow(shown_winner, order), reason=reason)
         logger.warning("pairwise judge gave no valid verdict (%s order): %s", order, problem)
-        return PairwiseVerdict(order=order, winner=None, reason=f"no valid verdict after {attempts} attempts: {problem}")
+        return PairwiseVerdict(
+            order=order, winner=None, reason=f"no valid verdict after {attempts} attempts: {problem}"
+        )
 
 
 def _judge_temperature(model: BaseChatModel, explicit: float | None) -> float | None:

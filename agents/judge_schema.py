@@ -187,9 +187,7 @@ def parse_verdicts(reply: str, criteria: Sequence[Criterion]) -> ParsedVerdicts:
     for key, values in seen.items():
         if len(values) > 1:
             best.scores.pop(key, None)
-            best.problems[key] = (
-                f"ambiguous: the reply gives {len(values)} different verdicts for it; give exactly one"
-            )
+            best.problems[key] = f"ambiguous: the reply gives {len(values)} different verdicts for it; give exactly one"
     return best
 
 

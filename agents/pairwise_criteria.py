@@ -84,8 +84,17 @@ def importance_words(criteria: CriteriaSet) -> dict[str, str]:
     words = {}
     for cid, weight in weights.items():
         ratio = weight / average
-        words[cid] = ("essential" if ratio >= 2.5 else "very important" if ratio >= 1.4 else
-                      "important" if ratio >= 0.8 else "secondary" if ratio >= 0.55 else "minor")
+        words[cid] = (
+            "essential"
+            if ratio >= 2.5
+            else "very important"
+            if ratio >= 1.4
+            else "important"
+            if ratio >= 0.8
+            else "secondary"
+            if ratio >= 0.55
+            else "minor"
+        )
     return words
 
 
@@ -199,7 +208,9 @@ def pairwise_criteria_contract(criteria: Sequence[Criterion]) -> JsonContract[Pa
     )
 
 
-def combine_criteria(first: PairwiseVerdict, second: PairwiseVerdict, criteria: CriteriaSet) -> dict[str, CriterionComparison]:
+def combine_criteria(
+    first: PairwiseVerdict, second: PairwiseVerdict, criteria: CriteriaSet
+) -> dict[str, CriterionComparison]:
     """Per criterion, the two orders' verdicts combined like the overall one (see `combine_orders`)."""
     from writer_r1.agents.judge import combine_orders
 
@@ -227,10 +238,19 @@ def pairwise_criteria_prompt(
     others = (task, *_criteria_texts(criteria.criteria))
     delimiter_a = make_delimiter(shown_first, shown_second, *others, stem="TEXT-A")
     delimiter_b = make_delimiter(shown_first, shown_second, *others, stem="TEXT-B")
-    return render("judge_pairwise_criteria", template=template, task=task, criteria=criteria.criteria,
-                  importance=importance_words(criteria), text_a=f"{delimiter_a}\n{shown_first}\n{delimiter_a}",
-                  text_b=f"{delimiter_b}\n{shown_second}\n{delimiter_b}", delimiter_a=delimiter_a,
-                  delimiter_b=delimiter_b, problem="", language=task_language_label(task))
+    return render(
+        "judge_pairwise_criteria",
+        template=template,
+        task=task,
+        criteria=criteria.criteria,
+        importance=importance_words(criteria),
+        text_a=f"{delimiter_a}\n{shown_first}\n{delimiter_a}",
+        text_b=f"{delimiter_b}\n{shown_second}\n{delimiter_b}",
+        delimiter_a=delimiter_a,
+        delimiter_b=delimiter_b,
+        problem="",
+        language=task_language_label(task),
+    )
 
 
 async def pairwise_order_criteria(
@@ -242,14 +262,22 @@ async def pairwise_order_criteria(
     from writer_r1.prompts import render, template_version
 
     template = getattr(judge, "pairwise_criteria_template", None)
-    key = cache_key(kind="pairwise_criteria", model=judge._model_identity,
-                    template=template_version("judge_pairwise_criteria", template),
-                    criteria_version=criteria.version, task=task, texts=[shown_first, shown_second])
+    key = cache_key(
+        kind="pairwise_criteria",
+        model=judge._model_identity,
+        template=template_version("judge_pairwise_criteria", template),
+        criteria_version=criteria.version,
+        task=task,
+        texts=[shown_first, shown_second],
+    )
 
     def verdict(parsed: ParsedCriteriaPairwise) -> PairwiseVerdict:
-        per = {c.id: CriterionVerdict(winner=_unshow(parsed.verdicts[c.id][0], order), evidence=parsed.verdicts[c.id][1])
-               if c.id in parsed.verdicts else CriterionVerdict(winner=None, evidence=parsed.problems.get(c.id, "no verdict"))
-               for c in criteria.criteria}
+        per = {
+            c.id: CriterionVerdict(winner=_unshow(parsed.verdicts[c.id][0], order), evidence=parsed.verdicts[c.id][1])
+            if c.id in parsed.verdicts
+            else CriterionVerdict(winner=None, evidence=parsed.problems.get(c.id, "no verdict"))
+            for c in criteria.criteria
+        }
         return PairwiseVerdict(order=order, winner=_unshow(parsed.winner, order), reason=parsed.reason, criteria=per)
 
     if judge.cache is not None and (cached := judge.cache.get(key)) is not None:
@@ -285,10 +313,19 @@ async def pairwise_order_criteria(
         history = history + [AIMessage(content=reply), HumanMessage(content=retry)]
     if best is None:
         logger.warning("per-criterion pairwise judge gave no valid verdict (%s order): %s", order, problem)
-        return PairwiseVerdict(order=order, winner=None,
-                               reason=f"no valid verdict after {judge.retries + 1} attempts: {problem}")
+        return PairwiseVerdict(
+            order=order, winner=None, reason=f"no valid verdict after {judge.retries + 1} attempts: {problem}"
+        )
     if not best.problems and judge.cache is not None:
-        judge.cache.put(key, json.dumps({
-            "criteria": {cid: {"evidence": e, "winner": w} for cid, (w, e) in best.verdicts.items()},
-            "reason": best.reason, "winner": best.winner}, ensure_ascii=False))
+        judge.cache.put(
+            key,
+            json.dumps(
+                {
+                    "criteria": {cid: {"evidence": e, "winner": w} for cid, (w, e) in best.verdicts.items()},
+                    "reason": best.reason,
+                    "winner": best.winner,
+                },
+                ensure_ascii=False,
+            ),
+        )
     return verdict(best)

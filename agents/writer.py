@@ -189,8 +189,10 @@ class Writer:
     async def _complete(self, prompt: str, *, temperature: float | None, config: RunnableConfig | None) -> str:
         kwargs: dict[str, Any] = {} if temperature is None else {"temperature": temperature}
         message = await self.model.ainvoke([HumanMessage(content=prompt)], config=config, **kwargs)
-        content = message.content if isinstance(message.content, str) else "".join(
-            part if isinstance(part, str) else str(part.get("text", "")) for part in message.content
+        content = (
+            message.content
+            if isinstance(message.content, str)
+            else "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in message.content)
         )
         text = clean_text(content)
         if not text:

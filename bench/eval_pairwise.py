@@ -68,12 +68,14 @@ def main() -> int:
     (folder / "prompts.jsonl").write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts))
     for name in ("a", "b"):
         body = " ".join(["The harbour lights flickered as the boats came in."] * 8)
-        (folder / f"{name}.jsonl").write_text("".join(
-            json.dumps({"prompt": p, "response": f"({name}) {body}"}) + "\n" for p in prompts))
+        (folder / f"{name}.jsonl").write_text(
+            "".join(json.dumps({"prompt": p, "response": f"({name}) {body}"}) + "\n" for p in prompts)
+        )
     body = " ".join(["The harbour lights flickered as the boats came in."] * 8)
     pairs = [(p, f"(a) {body}", f"(b) {body}") for p in prompts]
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(args.latency), str(args.capacity)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(args.latency), str(args.capacity)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
@@ -82,16 +84,31 @@ def main() -> int:
         bare_unscored = asyncio.run(bare_judge(base_url, pairs, args.capacity))
         bare = time.perf_counter() - start
         start = time.perf_counter()
-        summary = run_pairwise(folder / "prompts.jsonl", str(folder / "a.jsonl"), str(folder / "b.jsonl"),
-                               judge="openai:loopback-model", judge_base_url=base_url, output_dir=folder / "out",
-                               concurrency=args.capacity, progress=False, report=False)
+        summary = run_pairwise(
+            folder / "prompts.jsonl",
+            str(folder / "a.jsonl"),
+            str(folder / "b.jsonl"),
+            judge="openai:loopback-model",
+            judge_base_url=base_url,
+            output_dir=folder / "out",
+            concurrency=args.capacity,
+            progress=False,
+            report=False,
+        )
         wall = time.perf_counter() - start
         # The report is a constant cost after the judging (plots of the summary), timed on its own: a re-run
         # over the finished folder reads every verdict from its caches and only writes report.html.
         start = time.perf_counter()
-        run_pairwise(folder / "prompts.jsonl", str(folder / "a.jsonl"), str(folder / "b.jsonl"),
-                     judge="openai:loopback-model", judge_base_url=base_url, output_dir=folder / "out",
-                     concurrency=args.capacity, progress=False)
+        run_pairwise(
+            folder / "prompts.jsonl",
+            str(folder / "a.jsonl"),
+            str(folder / "b.jsonl"),
+            judge="openai:loopback-model",
+            judge_base_url=base_url,
+            output_dir=folder / "out",
+            concurrency=args.capacity,
+            progress=False,
+        )
         with_report = time.perf_counter() - start
     finally:
         server.terminate()

@@ -56,11 +56,18 @@ CRITERIA = CriteriaSet.model_validate(
     {
         "task": "Write a short scene at a harbour.",
         "dimensions": [
-            {"name": "Craft", "criteria": [
-                {"id": f"criterion-{i}", "name": f"Criterion {i}", "description": "An observable quality.",
-                 "levels": [{"anchor": a} for a in ("poor", "weak", "fair", "good", "excellent")]}
-                for i in range(1, 6)
-            ]},
+            {
+                "name": "Craft",
+                "criteria": [
+                    {
+                        "id": f"criterion-{i}",
+                        "name": f"Criterion {i}",
+                        "description": "An observable quality.",
+                        "levels": [{"anchor": a} for a in ("poor", "weak", "fair", "good", "excellent")],
+                    }
+                    for i in range(1, 6)
+                ],
+            },
         ],
     }
 )
@@ -77,9 +84,20 @@ class LoopbackProcess:
 
     def __init__(self, latency: float, capacity: int):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "writer_r1.testing.openai_server", "--latency", str(latency),
-             "--capacity", str(capacity), "--model", MODEL],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,  # its connection-reset noise
+            [
+                sys.executable,
+                "-m",
+                "writer_r1.testing.openai_server",
+                "--latency",
+                str(latency),
+                "--capacity",
+                str(capacity),
+                "--model",
+                MODEL,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,  # its connection-reset noise
         )
         assert self.process.stdout is not None
         self.base_url = self.process.stdout.readline().strip()
@@ -96,8 +114,10 @@ class LoopbackProcess:
 
 def texts_for(count: int, salt: str) -> tuple[list[str], list[str]]:
     prompts = [f"Prompt {i // GENERATIONS}: write a short scene at a harbour." for i in range(count)]
-    texts = [f"Completion {salt}-{i}: the ferry left and the gulls followed it out past the breakwater."
-             for i in range(count)]
+    texts = [
+        f"Completion {salt}-{i}: the ferry left and the gulls followed it out past the breakwater."
+        for i in range(count)
+    ]
     return prompts, texts
 
 
@@ -109,16 +129,22 @@ def make_batch(client: str, base_url: str, concurrency: int) -> Batch:
     ids = [c.id for c in CRITERIA.criteria]
 
     if client == "openai":
+
         async def plain(prompts: list[str], texts: list[str]) -> int:
             import openai
 
-            messages = [[{"role": "user", "content": judge_for_prompts.prompt(t, CRITERIA.criteria, CRITERIA.task)}]
-                        for t in texts]
+            messages = [
+                [{"role": "user", "content": judge_for_prompts.prompt(t, CRITERIA.criteria, CRITERIA.task)}]
+                for t in texts
+            ]
             api = openai.AsyncOpenAI(base_url=base_url, api_key="EMPTY", max_retries=0, timeout=600)
 
             async def one(message: list[dict[str, str]]) -> bool:
                 reply = await api.chat.completions.create(
-                    model=MODEL, messages=message, response_format=response_format, temperature=0  # type: ignore[arg-type]
+                    model=MODEL,
+                    messages=message,
+                    response_format=response_format,
+                    temperature=0,  # type: ignore[arg-type]
                 )
                 verdict = json.loads(reply.choices[0].message.content or "")
                 return all(key in verdict for key in ids)
@@ -130,14 +156,22 @@ def make_batch(client: str, base_url: str, concurrency: int) -> Batch:
 
         return plain
     if client == "langchain":
+
         async def langchain(prompts: list[str], texts: list[str]) -> int:
             import openai
             from langchain_openai import ChatOpenAI
 
             messages = [judge_for_prompts.prompt(t, CRITERIA.criteria, CRITERIA.task) for t in texts]
             # its own HTTP client: LangChain's process-wide default is bound to the first event loop
-            chat = ChatOpenAI(model=MODEL, base_url=base_url, api_key="EMPTY", max_retries=0, timeout=600,
-                              temperature=0, http_async_client=openai.DefaultAsyncHttpxClient())
+            chat = ChatOpenAI(
+                model=MODEL,
+                base_url=base_url,
+                api_key="EMPTY",
+                max_retries=0,
+                timeout=600,
+                temperature=0,
+                http_async_client=openai.DefaultAsyncHttpxClient(),
+            )
             structured = chat.with_structured_output(
                 {"title": contract.name, **contract.schema}, method="json_schema", strict=True
             )
@@ -163,8 +197,12 @@ def make_batch(client: str, base_url: str, concurrency: int) -> Batch:
         reward.num_generations = GENERATIONS  # type: ignore[attr-defined]
 
     async def rewards(prompts: list[str], texts: list[str]) -> int:
-        values = await reward(prompts=prompts, completions=texts, criteria=[CRITERIA_JSON] * len(texts),
-                              constraints=[CONSTRAINTS] * len(texts))
+        values = await reward(
+            prompts=prompts,
+            completions=texts,
+            criteria=[CRITERIA_JSON] * len(texts),
+            constraints=[CONSTRAINTS] * len(texts),
+        )
         return sum(value is not None for value in values)
 
     return rewards
@@ -196,8 +234,12 @@ def parse_scenario(value: str) -> tuple[int, int, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=512, help="calls for the CPU measurement")
-    parser.add_argument("--scenarios", nargs="*", default=["128/32/2", "256/64/0.5", "512/128/0.5"],
-                        help="completions/capacity/latency_s")
+    parser.add_argument(
+        "--scenarios",
+        nargs="*",
+        default=["128/32/2", "256/64/0.5", "512/128/0.5"],
+        help="completions/capacity/latency_s",
+    )
     parser.add_argument("--clients", nargs="*", default=list(CLIENTS), choices=CLIENTS)
     parser.add_argument("--repeats", type=int, default=2, help="CPU runs per client (the lowest is kept)")
     parser.add_argument("--max-cpu-ratio", type=float, default=1.5)
@@ -205,8 +247,10 @@ def main() -> int:
     args = parser.parse_args()
 
     failed = False
-    print(f"client CPU per structured judge call: {args.calls} concurrent calls, instant server, "
-          f"5 criteria per call (lowest of {args.repeats} runs)")
+    print(
+        f"client CPU per structured judge call: {args.calls} concurrent calls, instant server, "
+        f"5 criteria per call (lowest of {args.repeats} runs)"
+    )
     cpu: dict[str, Run] = {}
     with LoopbackProcess(latency=0.0, capacity=args.calls) as server:
         for repeat in range(args.repeats):
@@ -240,8 +284,12 @@ def main() -> int:
             cells.append(f"{ratio:>12.2f}{'!' if over else ' '}")
         print(f"{scenario + 's':<16}" + "".join(cells))
     print(f"(bound = ceil(completions / capacity) x latency; '!' = over {args.max_wall_ratio} x the openai client)")
-    print("PASS" if not failed else f"FAIL (targets: CPU <= {args.max_cpu_ratio} x openai, "
-          f"wall <= {args.max_wall_ratio} x openai, every call complete)")
+    print(
+        "PASS"
+        if not failed
+        else f"FAIL (targets: CPU <= {args.max_cpu_ratio} x openai, "
+        f"wall <= {args.max_wall_ratio} x openai, every call complete)"
+    )
     return 1 if failed else 0
 
 

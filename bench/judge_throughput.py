@@ -62,8 +62,15 @@ def bench_texts(count: int) -> list[str]:
 
 
 def run_scenario(
-    label: str, criteria: CriteriaSet, texts: list[str], *, latency: float, capacity: int,
-    criteria_per_call: int | None, max_concurrency: int, warm_up: bool,
+    label: str,
+    criteria: CriteriaSet,
+    texts: list[str],
+    *,
+    latency: float,
+    capacity: int,
+    criteria_per_call: int | None,
+    max_concurrency: int,
+    warm_up: bool,
 ) -> Outcome:
     with OpenAICompatServer(latency_s=latency, capacity=capacity) as server:
         model = load_chat_model("openai:loopback-model", base_url=server.base_url, timeout=600)
@@ -94,19 +101,32 @@ def main() -> int:
 
     criteria, texts = bench_criteria(args.criteria), bench_texts(args.texts)
     outcomes = [
-        run_scenario(label, criteria, texts, latency=args.latency, capacity=args.capacity,
-                     criteria_per_call=per_call, max_concurrency=args.max_concurrency,
-                     warm_up=not args.no_warm_up)
+        run_scenario(
+            label,
+            criteria,
+            texts,
+            latency=args.latency,
+            capacity=args.capacity,
+            criteria_per_call=per_call,
+            max_concurrency=args.max_concurrency,
+            warm_up=not args.no_warm_up,
+        )
         for label, per_call in (("all criteria per call", None), ("criteria_per_call=1", 1))
     ]
-    print(f"{args.texts} texts x {args.criteria} criteria, latency {args.latency}s, capacity {args.capacity}, "
-          f"judge max_concurrency {args.max_concurrency}, "
-          f"warm-up {'off' if args.no_warm_up else 'one request, untimed'}")
-    print(f"{'scenario':<24}{'requests':>10}{'wall s':>10}{'bound s':>10}{'ratio':>8}{'max in flight':>15}{'unscored':>10}")
+    print(
+        f"{args.texts} texts x {args.criteria} criteria, latency {args.latency}s, capacity {args.capacity}, "
+        f"judge max_concurrency {args.max_concurrency}, "
+        f"warm-up {'off' if args.no_warm_up else 'one request, untimed'}"
+    )
+    print(
+        f"{'scenario':<24}{'requests':>10}{'wall s':>10}{'bound s':>10}{'ratio':>8}{'max in flight':>15}{'unscored':>10}"
+    )
     failed = False
     for o in outcomes:
-        print(f"{o.label:<24}{o.requests:>10}{o.wall_s:>10.2f}{o.bound_s:>10.2f}{o.ratio:>8.3f}"
-              f"{o.max_in_flight:>15}{o.unscored:>10}")
+        print(
+            f"{o.label:<24}{o.requests:>10}{o.wall_s:>10.2f}{o.bound_s:>10.2f}{o.ratio:>8.3f}"
+            f"{o.max_in_flight:>15}{o.unscored:>10}"
+        )
         failed |= o.ratio > args.max_ratio or o.unscored > 0
     print("PASS" if not failed else f"FAIL (target: ratio <= {args.max_ratio}, nothing unscored)")
     return 1 if failed else 0

@@ -108,7 +108,9 @@ async def timed(call) -> tuple[float, object]:
 
 async def bench_memory(folder: Path, sizes: list[int], queries: int) -> None:
     print("\n## ExperienceMemory (SQLite file, lexical embeddings)")
-    print("| experiences | write ms (median / p99) | catch-up s | reopen s | recall ms (median / p99) | exact first | best_revision ms (median / p99) |")
+    print(
+        "| experiences | write ms (median / p99) | catch-up s | reopen s | recall ms (median / p99) | exact first | best_revision ms (median / p99) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     rng = random.Random(1)
     path = folder / "memory.sqlite"
@@ -146,7 +148,9 @@ async def bench_memory(folder: Path, sizes: list[int], queries: int) -> None:
 
 async def bench_library(folder: Path, sizes: list[int], queries: int) -> None:
     print("\n## CriteriaLibrary (SQLite file, lexical embeddings)")
-    print("| criteria sets | put ms (median / p99) | catch-up s | reopen s | search(limit=1) ms (median / p99) | exact first at 1.0 |")
+    print(
+        "| criteria sets | put ms (median / p99) | catch-up s | reopen s | search(limit=1) ms (median / p99) | exact first at 1.0 |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     path = folder / "library.sqlite"
     all_tasks = tasks(max(sizes), seed=2)
@@ -208,7 +212,9 @@ def bench_candidates(size: int, queries: int) -> None:
     try:
         from usearch.index import Index
 
-        index = Index(ndim=data.shape[1], metric="cos", dtype="i8", connectivity=16, expansion_add=64, expansion_search=128)
+        index = Index(
+            ndim=data.shape[1], metric="cos", dtype="i8", connectivity=16, expansion_add=64, expansion_search=128
+        )
         started = time.perf_counter()
         index.add(labels, data, threads=1)
         report("usearch HNSW i8 (chosen)", time.perf_counter() - started, lambda v, k: index.search(v, k).keys)
@@ -244,7 +250,9 @@ def bench_candidates(size: int, queries: int) -> None:
         connection = apsw.Connection(":memory:")
         connection.enable_load_extension(True)
         connection.load_extension(sqlite_vec.loadable_path())
-        connection.execute(f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{data.shape[1]}] distance_metric=cosine)")
+        connection.execute(
+            f"CREATE VIRTUAL TABLE v USING vec0(embedding float[{data.shape[1]}] distance_metric=cosine)"
+        )
         started = time.perf_counter()
         with connection:
             connection.executemany(

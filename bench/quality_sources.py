@@ -54,7 +54,9 @@ def prefer_longer(request: dict) -> str:
 
 def completions(count: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)  # lengths spread like sampled completions: mostly short, a long tail
-    return [" ".join(rng.choice(WORDS) for _ in range(min(120, int(rng.expovariate(1 / 30)) + 3))) for _ in range(count)]
+    return [
+        " ".join(rng.choice(WORDS) for _ in range(min(120, int(rng.expovariate(1 / 30)) + 3))) for _ in range(count)
+    ]
 
 
 def classifier_throughput(count: int, batch_size: int, repeats: int) -> dict[str, float]:
@@ -63,8 +65,10 @@ def classifier_throughput(count: int, batch_size: int, repeats: int) -> dict[str
     path = tiny_qwen2(tempfile.mkdtemp(prefix="bench-reward-"), head="classifier", max_position_embeddings=512)
     texts = completions(count)
     prompts = ["Describe a storm over the harbour."] * count
-    rewards = {bucket: ClassifierReward(str(path), batch_size=batch_size, bucket=bucket, device="cpu")
-               for bucket in (True, False)}
+    rewards = {
+        bucket: ClassifierReward(str(path), batch_size=batch_size, bucket=bucket, device="cpu")
+        for bucket in (True, False)
+    }
     for reward in rewards.values():
         reward.score(prompts[:batch_size], texts[:batch_size])  # load the model, warm up
     times: dict[bool, list[float]] = {True: [], False: []}
@@ -75,12 +79,17 @@ def classifier_throughput(count: int, batch_size: int, repeats: int) -> dict[str
             times[bucket].append(time.perf_counter() - start)
     sequences, _ = rewards[True].backend.encode([conversation(p, t) for p, t in zip(prompts, texts, strict=True)])
     lengths = [len(s) for s in sequences]
-    padded = {bucket: sum(len(b) * max(lengths[i] for i in b) for b in length_buckets(lengths, batch_size, bucket=bucket))
-              for bucket in (True, False)}
+    padded = {
+        bucket: sum(len(b) * max(lengths[i] for i in b) for b in length_buckets(lengths, batch_size, bucket=bucket))
+        for bucket in (True, False)
+    }
     real = sum(lengths)
     return {
-        "bucket_s": statistics.median(times[True]), "plain_s": statistics.median(times[False]),
-        "bucket_pad": 1 - real / padded[True], "plain_pad": 1 - real / padded[False], "tokens": real,
+        "bucket_s": statistics.median(times[True]),
+        "plain_s": statistics.median(times[False]),
+        "bucket_pad": 1 - real / padded[True],
+        "plain_pad": 1 - real / padded[False],
+        "tokens": real,
     }
 
 
@@ -89,8 +98,9 @@ def pairwise_wall(
 ) -> dict[str, float]:
     with OpenAICompatServer(responder=prefer_longer, latency_s=latency, capacity=capacity) as server:
         judge = load_chat_model("openai:loopback-model", base_url=server.base_url, timeout=120)
-        reward = PairwiseReward(judge_model=judge, reference=reference, num_generations=generations,
-                                max_concurrency=concurrency, cache=None)
+        reward = PairwiseReward(
+            judge_model=judge, reference=reference, num_generations=generations, max_concurrency=concurrency, cache=None
+        )
         texts = completions(count, seed=1)
         prompts = [f"Prompt {i // generations}: describe a storm." for i in range(count)]
         reward.score(prompts[:2], ["warm up", "warm up the client"])  # client warm-up, untimed
@@ -100,8 +110,13 @@ def pairwise_wall(
         wall = time.perf_counter() - start
         requests = len(server.requests)
     bound = math.ceil(requests / capacity) * latency
-    return {"wall": wall, "requests": requests, "bound": bound, "ratio": wall / bound,
-            "none": sum(r is None for r in rewards)}
+    return {
+        "wall": wall,
+        "requests": requests,
+        "bound": bound,
+        "ratio": wall / bound,
+        "none": sum(r is None for r in rewards),
+    }
 
 
 def main() -> int:
@@ -120,15 +135,19 @@ def main() -> int:
 
     c = classifier_throughput(args.classifier_completions, args.batch_size, args.repeats)
     n = args.classifier_completions
-    print(f"classifier (CPU, tiny Qwen2, {n} completions, {c['tokens']} tokens, batch {args.batch_size}): "
-          f"buckets {n / c['bucket_s']:.0f}/s ({c['bucket_pad']:.0%} padding), in order {n / c['plain_s']:.0f}/s "
-          f"({c['plain_pad']:.0%} padding); buckets take {c['bucket_s'] / c['plain_s']:.2f}× the time")
+    print(
+        f"classifier (CPU, tiny Qwen2, {n} completions, {c['tokens']} tokens, batch {args.batch_size}): "
+        f"buckets {n / c['bucket_s']:.0f}/s ({c['bucket_pad']:.0%} padding), in order {n / c['plain_s']:.0f}/s "
+        f"({c['plain_pad']:.0%} padding); buckets take {c['bucket_s'] / c['plain_s']:.2f}× the time"
+    )
     ok = c["bucket_s"] <= c["plain_s"] * 1.05
     for reference in ("random", "best"):
         p = pairwise_wall(args.completions, args.generations, args.latency, args.capacity, reference, concurrency)
         target = " (target <= 1.2)" if reference == "random" else ""
-        print(f"pairwise ({reference}): {args.completions} completions, {p['requests']} requests, wall {p['wall']:.2f} s, "
-              f"bound {p['bound']:.2f} s, ratio {p['ratio']:.3f}{target}, None {p['none']}")
+        print(
+            f"pairwise ({reference}): {args.completions} completions, {p['requests']} requests, wall {p['wall']:.2f} s, "
+            f"bound {p['bound']:.2f} s, ratio {p['ratio']:.3f}{target}, None {p['none']}"
+        )
         ok = ok and p["none"] == 0 and (reference != "random" or p["ratio"] <= 1.2)
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

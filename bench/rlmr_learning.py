@@ -78,13 +78,24 @@ MODES = ("rlmr-mean", "rlmr-compliant", "quality", "constraints", "fixed-0.1", "
 SCALE_FREE = {"quality", "constraints", "rlmr-mean", "rlmr-compliant"}
 PROMPT = "Tell a tale."
 GENERATIONS = 8
-CRITERIA = CriteriaSet.model_validate({
-    "task": PROMPT,
-    "dimensions": [{"name": "Wonder", "criteria": [{
-        "id": "fantasy", "name": "Fantasy vocabulary", "description": "How much of the text is fantasy words",
-        "levels": [{"anchor": f"{5 * i} % of the words are fantasy words"} for i in range(21)],
-    }]}],
-})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "task": PROMPT,
+        "dimensions": [
+            {
+                "name": "Wonder",
+                "criteria": [
+                    {
+                        "id": "fantasy",
+                        "name": "Fantasy vocabulary",
+                        "description": "How much of the text is fantasy words",
+                        "levels": [{"anchor": f"{5 * i} % of the words are fantasy words"} for i in range(21)],
+                    }
+                ],
+            }
+        ],
+    }
+)
 
 
 class ScaledQuality:
@@ -128,8 +139,10 @@ class FixedWeight:
             self.quality(prompts=prompts, completions=completions, **kwargs),
             self.compliance.results(prompts, completions, kwargs),
         )
-        return [None if q is None else q - (0.0 if all(r.passed is not False for r in row) else self.weight)
-                for q, row in zip(quality, results, strict=True)]
+        return [
+            None if q is None else q - (0.0 if all(r.passed is not False for r in row) else self.weight)
+            for q, row in zip(quality, results, strict=True)
+        ]
 
 
 class Monitor:
@@ -180,14 +193,26 @@ def training_reward(mode: str, quality: Any, scale: float) -> Any:
 
 def dataset_rows(constraint_names: Sequence[str], rows: int = 64) -> list[dict[str, Any]]:
     specs = [CONSTRAINTS[name] for name in constraint_names]
-    row = {"prompt": [{"role": "user", "content": PROMPT}], "criteria": CRITERIA.model_dump_json(),
-           "constraints": json.dumps(specs)}
+    row = {
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "criteria": CRITERIA.model_dump_json(),
+        "constraints": json.dumps(specs),
+    }
     return [row] * rows
 
 
 def run_once(
-    *, model_dir: Path, mode: str, scale: float, seed: int, steps: int, constraint_names: Sequence[str],
-    quality: Any, workdir: Path, learning_rate: float = 3e-3, completion_length: int = 24,
+    *,
+    model_dir: Path,
+    mode: str,
+    scale: float,
+    seed: int,
+    steps: int,
+    constraint_names: Sequence[str],
+    quality: Any,
+    workdir: Path,
+    learning_rate: float = 3e-3,
+    completion_length: int = 24,
 ) -> dict[str, list[float]]:
     """One GRPO run; returns the monitor's curves (one value per step)."""
     from datasets import Dataset
@@ -195,14 +220,29 @@ def run_once(
     from trl import GRPOConfig, GRPOTrainer
 
     args = GRPOConfig(
-        output_dir=str(workdir / "out"), use_cpu=True, report_to="none", save_strategy="no", logging_steps=1,
-        max_steps=steps, learning_rate=learning_rate, lr_scheduler_type="constant", beta=0.0, num_generations=GENERATIONS,
-        per_device_train_batch_size=16, max_completion_length=completion_length, temperature=1.0, seed=seed,
-        reward_weights=[1.0, 0.0], disable_tqdm=True, log_level="error",
+        output_dir=str(workdir / "out"),
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1,
+        max_steps=steps,
+        learning_rate=learning_rate,
+        lr_scheduler_type="constant",
+        beta=0.0,
+        num_generations=GENERATIONS,
+        per_device_train_batch_size=16,
+        max_completion_length=completion_length,
+        temperature=1.0,
+        seed=seed,
+        reward_weights=[1.0, 0.0],
+        disable_tqdm=True,
+        log_level="error",
     )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     trainer = GRPOTrainer(
-        model=AutoModelForCausalLM.from_pretrained(model_dir), processing_class=tokenizer, args=args,
+        model=AutoModelForCausalLM.from_pretrained(model_dir),
+        processing_class=tokenizer,
+        args=args,
         reward_funcs=[training_reward(mode, quality, scale), Monitor(quality, constraint_names)],
         train_dataset=Dataset.from_list(dataset_rows(constraint_names)),
     )
@@ -248,8 +288,11 @@ def table(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, name
     keys = ["quality", *(f"pass/{n}" for n in names), "pass/all"]
     every = [run for seeds in runs.values() for run in seeds]
     start = {key: [statistics.fmean(run[key][:5]) for run in every] for key in keys}
-    lines = ["| scale | reward | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns),
-             "| — | (start: first 5 steps, all runs) | " + " | ".join(summarise(start[k]) for k in keys) + " |"]
+    lines = [
+        "| scale | reward | " + " | ".join(columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+        "| — | (start: first 5 steps, all runs) | " + " | ".join(summarise(start[k]) for k in keys) + " |",
+    ]
     shown: set[str] = set()
     for (mode, scale), run in cells.items():
         if run not in runs or mode in shown:
@@ -271,7 +314,9 @@ def plot(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, scale
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, len(scales), figsize=(4.2 * len(scales), 6.5), sharex=True, sharey=True, squeeze=False)
+    figure, axes = plt.subplots(
+        2, len(scales), figsize=(4.2 * len(scales), 6.5), sharex=True, sharey=True, squeeze=False
+    )
     for column, scale in enumerate(scales):
         for (mode, cell_scale), run in cells.items():
             if cell_scale != scale or run not in runs:
@@ -280,8 +325,12 @@ def plot(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, scale
                 steps = min(len(r[key]) for r in runs[run])
                 mean = [statistics.fmean(r[key][i] for r in runs[run]) for i in range(steps)]
                 smooth = [statistics.fmean(mean[max(0, i - 4) : i + 1]) for i in range(steps)]
-                axes[row][column].plot(range(1, steps + 1), smooth, label=mode,
-                                       linestyle="-" if mode.startswith("rlmr") else "--" if mode in SCALE_FREE else ":")
+                axes[row][column].plot(
+                    range(1, steps + 1),
+                    smooth,
+                    label=mode,
+                    linestyle="-" if mode.startswith("rlmr") else "--" if mode in SCALE_FREE else ":",
+                )
         axes[0][column].set_title(f"quality scale {scale:g}")
         axes[1][column].set_xlabel("GRPO step")
     axes[0][0].set_ylabel("fantasy-word share (quality)")
@@ -304,10 +353,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--judge", choices=["http", "callable"], default="http")
     parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--out", default="runs/rlmr_learning")
-    parser.add_argument("--all-scales", action="store_true",
-                        help="run every mode at every scale (by default runs that group scaling makes identical run once)")
-    parser.add_argument("--report", nargs="+", metavar="CURVES",
-                        help="no training: the table and plot from curves.jsonl files of earlier runs (shards)")
+    parser.add_argument(
+        "--all-scales",
+        action="store_true",
+        help="run every mode at every scale (by default runs that group scaling makes identical run once)",
+    )
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        metavar="CURVES",
+        help="no training: the table and plot from curves.jsonl files of earlier runs (shards)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for noisy in ("httpx", "writer_r1", "transformers", "trl"):
@@ -340,15 +396,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             for seed in seeds:
                 began = time.perf_counter()
                 with tempfile.TemporaryDirectory() as workdir:
-                    curves = run_once(model_dir=model_dir, mode=mode, scale=scale, seed=seed, steps=args.steps,
-                                      constraint_names=names, quality=quality, workdir=Path(workdir),
-                                      learning_rate=args.lr)
+                    curves = run_once(
+                        model_dir=model_dir,
+                        mode=mode,
+                        scale=scale,
+                        seed=seed,
+                        steps=args.steps,
+                        constraint_names=names,
+                        quality=quality,
+                        workdir=Path(workdir),
+                        learning_rate=args.lr,
+                    )
                 runs.setdefault((mode, scale), []).append(curves)
                 with curves_file.open("a") as handle:
                     handle.write(json.dumps({"mode": mode, "scale": scale, "seed": seed, "curves": curves}) + "\n")
-                logger.info("%s scale %g seed %d: quality %.2f, pass all %.2f (%.0f s)", mode, scale, seed,
-                            statistics.fmean(curves["quality"][-args.tail:]),
-                            statistics.fmean(curves["pass/all"][-args.tail:]), time.perf_counter() - began)
+                logger.info(
+                    "%s scale %g seed %d: quality %.2f, pass all %.2f (%.0f s)",
+                    mode,
+                    scale,
+                    seed,
+                    statistics.fmean(curves["quality"][-args.tail :]),
+                    statistics.fmean(curves["pass/all"][-args.tail :]),
+                    time.perf_counter() - began,
+                )
     finally:
         if server is not None:
             server.stop()
@@ -358,8 +428,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def write_report(cells: dict[tuple[str, float], tuple[str, float]], runs: Results, out: Path, names: Sequence[str],
-                 scales: Sequence[float], tail: int) -> None:
+def write_report(
+    cells: dict[tuple[str, float], tuple[str, float]],
+    runs: Results,
+    out: Path,
+    names: Sequence[str],
+    scales: Sequence[float],
+    tail: int,
+) -> None:
     text = table(cells, runs, names, tail)
     sys.stdout.write(f"mean of the last {tail} steps of each run; mean ± spread (half the range) over seeds\n{text}\n")
     (out / "table.md").write_text(text + "\n")
@@ -368,8 +444,9 @@ def write_report(cells: dict[tuple[str, float], tuple[str, float]], runs: Result
     sys.stdout.write(f"curves: {out / 'curves.png'} and {out / 'curves.svg'}\n")
 
 
-def report(args: argparse.Namespace, out: Path, names: Sequence[str], scales: Sequence[float],
-           files: Sequence[Path]) -> int:
+def report(
+    args: argparse.Namespace, out: Path, names: Sequence[str], scales: Sequence[float], files: Sequence[Path]
+) -> int:
     """The table and plot from the curves of earlier runs (e.g. seeds run as separate processes)."""
     runs: Results = {}
     for file in files:

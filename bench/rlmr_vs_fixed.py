@@ -58,8 +58,11 @@ def main() -> int:
         violators += passed.count(False)
         signal_groups += passed.count(True) >= 2
         for name, weight in methods.items():
-            rewards = rlmr_rewards(quality, passed, args.generations) if weight is None else (
-                fixed_weight_rewards(quality, passed, weight))
+            rewards = (
+                rlmr_rewards(quality, passed, args.generations)
+                if weight is None
+                else (fixed_weight_rewards(quality, passed, weight))
+            )
             adv = advantages(rewards, normalise=True)
             bad[name] += sum(1 for a, ok in zip(adv, passed, strict=True) if not ok and a >= 0)
             compliant = [(q, r) for q, r, ok in zip(quality, rewards, passed, strict=True) if ok]
@@ -70,11 +73,15 @@ def main() -> int:
             if len(compliant_adv) >= 2:
                 signal[name] += statistics.pstdev(compliant_adv)
     print(f"{mixed_groups} mixed groups of {args.generations}, {violators} violators")
-    print(f"{'method':<20}{'violators with advantage >= 0':>32}{'compliant order kept':>24}"
-          f"{'compliant advantage spread':>30}")
+    print(
+        f"{'method':<20}{'violators with advantage >= 0':>32}{'compliant order kept':>24}"
+        f"{'compliant advantage spread':>30}"
+    )
     for name in methods:
-        print(f"{name:<20}{bad[name] / violators:>31.2%} {order_kept[name] / mixed_groups:>23.2%} "
-              f"{signal[name] / max(1, signal_groups):>29.3f}")
+        print(
+            f"{name:<20}{bad[name] / violators:>31.2%} {order_kept[name] / mixed_groups:>23.2%} "
+            f"{signal[name] / max(1, signal_groups):>29.3f}"
+        )
     ok = bad["rlmr (dynamic λ)"] == 0
     print("PASS: no violator keeps a non-negative advantage under RLMR" if ok else "FAIL")
     return 0 if ok else 1

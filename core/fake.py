@@ -141,7 +141,9 @@ class SchemaInstanceGenerator:
         return text if len(text) >= minimum else text + " " + "x" * (minimum - len(text))
 
 
-_NOUNS = "morning river letter window street lantern harbor garden kitchen train field voice memory silence rain".split()
+_NOUNS = (
+    "morning river letter window street lantern harbor garden kitchen train field voice memory silence rain".split()
+)
 _VERBS = "drifts waits turns gathers remembers settles opens carries answers lingers".split()
 _ADJECTIVES = "quiet bright narrow familiar distant warm patient restless pale".split()
 _TEMPLATES = (

@@ -74,7 +74,9 @@ def load_chat_model(spec: str | None = None, base_url: str | None = None, **kwar
         url = base_url or os.environ.get("WRITER_R1_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
         if not name:
             if not url:
-                raise ModelSpecError("spec 'openai' without a model needs a base URL (--base-url or WRITER_R1_BASE_URL)")
+                raise ModelSpecError(
+                    "spec 'openai' without a model needs a base URL (--base-url or WRITER_R1_BASE_URL)"
+                )
             name = served_model_name(url, kwargs.get("api_key") or os.environ.get("WRITER_R1_API_KEY"))
         return make_openai_chat(name, base_url=url, **kwargs)
     if provider == "hf":
@@ -99,8 +101,10 @@ def load_chat_model(spec: str | None = None, base_url: str | None = None, **kwar
     except ImportError as error:
         raise ModelSpecError(f"spec {spec!r} needs the 'langchain' package (pip install langchain)") from error
     try:
-        return init_chat_model(name, model_provider=provider, base_url=base_url, **kwargs) if base_url else (
-            init_chat_model(name, model_provider=provider, **kwargs)
+        return (
+            init_chat_model(name, model_provider=provider, base_url=base_url, **kwargs)
+            if base_url
+            else (init_chat_model(name, model_provider=provider, **kwargs))
         )
     except (ImportError, ValueError) as error:
         raise ModelSpecError(f"cannot load {spec!r}: {error}") from error

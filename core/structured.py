@@ -102,7 +102,7 @@ def parse_reply(text: str, contract: JsonContract[T]) -> T:
         raise ValueError(f"the reply is too long ({len(text):,} characters, at most {MAX_REPLY_CHARS:,})")
     candidate = find_json_object(text, contract.required_keys)
     if candidate is None:
-        raise ValueError("the reply holds no JSON object with the required keys " f"{sorted(contract.required_keys)}")
+        raise ValueError(f"the reply holds no JSON object with the required keys {sorted(contract.required_keys)}")
     return contract.parse(candidate)
 
 
@@ -113,7 +113,9 @@ def _error_message(error: Exception) -> str:
     return str(error)
 
 
-def _prepare(model: BaseChatModel, messages: Sequence[BaseMessage], contract: JsonContract[Any], add_instruction: bool | None):
+def _prepare(
+    model: BaseChatModel, messages: Sequence[BaseMessage], contract: JsonContract[Any], add_instruction: bool | None
+):
     enforced = supports_response_format(model)
     call_kwargs: dict[str, Any] = {"response_format": response_format_for(contract)} if enforced else {}
     history = list(messages)
@@ -127,8 +129,7 @@ def _retry_turn(reply: str, error: Exception) -> list[BaseMessage]:
         AIMessage(content=reply),
         HumanMessage(
             content=(
-                f"That reply was not valid: {_error_message(error)}. "
-                "Reply again with one corrected JSON object only."
+                f"That reply was not valid: {_error_message(error)}. Reply again with one corrected JSON object only."
             )
         ),
     ]

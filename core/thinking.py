@@ -38,5 +38,7 @@ def with_thinking(model: BaseChatModel, enabled: bool) -> BaseChatModel:
         return model.model_copy(update={"extra_body": body})
     if "enable_thinking" in fields:
         return model.model_copy(update={"enable_thinking": enabled})
-    logger.warning("%s has no chat-template switch for thinking; enable_thinking=%s ignored", type(model).__name__, enabled)
+    logger.warning(
+        "%s has no chat-template switch for thinking; enable_thinking=%s ignored", type(model).__name__, enabled
+    )
     return model

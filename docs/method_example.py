@@ -19,7 +19,9 @@ import re
 import sys
 from typing import Any
 
-TASK = "Write a short email telling our customers that the export button moved to the Settings page, in at most 120 words."
+TASK = (
+    "Write a short email telling our customers that the export button moved to the Settings page, in at most 120 words."
+)
 
 SAMPLES = [
     {
@@ -282,7 +284,7 @@ async def run_example() -> list[str]:
                     emit(f"          probe: {probe}")
             elif node == "code":
                 for code in update.get("codes", []):
-                    emit(f"code      text {code.source}: [{code.polarity}] {code.concept}: \"{code.quote}\"")
+                    emit(f'code      text {code.source}: [{code.polarity}] {code.concept}: "{code.quote}"')
                 if update.get("extracted"):
                     emit(f"code      task statement: constraints {[(s.id, s.kwargs) for s in update['extracted']]}")
             elif node == "induce":
@@ -307,7 +309,12 @@ async def run_example() -> list[str]:
 
         emit("\nreflection on a weak draft:")
         result = await areflect(
-            TASK, draft=SAMPLES[1]["text"], criteria=criteria, max_iterations=3, target_score=0.95, model=model,
+            TASK,
+            draft=SAMPLES[1]["text"],
+            criteria=criteria,
+            max_iterations=3,
+            target_score=0.95,
+            model=model,
             base_url=base_url,
         )
         for entry in result.history:

@@ -26,9 +26,25 @@ if TYPE_CHECKING:
     from writer_r1.eval.callback import EvalCallback, EvalSettings
 
 __all__ = [
-    "AgreementSummary", "EvalCallback", "EvalInputError", "EvalSettings", "GenerationFailed", "IFEvalSummary",
-    "Judgement", "ModelSystem", "PairwiseSummary", "ResponsesSystem", "ScoresSummary", "arun_agreement",
-    "arun_ifeval", "arun_pairwise", "arun_scores", "run_agreement", "run_ifeval", "run_pairwise", "run_scores",
+    "AgreementSummary",
+    "EvalCallback",
+    "EvalInputError",
+    "EvalSettings",
+    "GenerationFailed",
+    "IFEvalSummary",
+    "Judgement",
+    "ModelSystem",
+    "PairwiseSummary",
+    "ResponsesSystem",
+    "ScoresSummary",
+    "arun_agreement",
+    "arun_ifeval",
+    "arun_pairwise",
+    "arun_scores",
+    "run_agreement",
+    "run_ifeval",
+    "run_pairwise",
+    "run_scores",
 ]
 
 

@@ -83,8 +83,11 @@ def summarize_agreement(pairs: list[ItemPair], judge: str = "") -> AgreementSumm
     ranked = [m for m in models if per_model[m]["mean_ours"] is not None]
     ours = sorted(ranked, key=lambda m: -per_model[m]["mean_ours"])
     theirs = sorted(ranked, key=lambda m: -per_model[m]["mean_theirs"])
-    system = spearman([per_model[m]["mean_ours"] for m in ranked], [per_model[m]["mean_theirs"] for m in ranked]) \
-        if len(ranked) >= 2 else None
+    system = (
+        spearman([per_model[m]["mean_ours"] for m in ranked], [per_model[m]["mean_theirs"] for m in ranked])
+        if len(ranked) >= 2
+        else None
+    )
     return AgreementSummary(
         judge=judge,
         overall=_figures(pairs),
@@ -106,7 +109,8 @@ def _same_order(models: list[str], per_model: dict[str, dict[str, Any]]) -> bool
     return all(
         sign(per_model[a]["mean_ours"] - per_model[b]["mean_ours"])
         == sign(per_model[a]["mean_theirs"] - per_model[b]["mean_theirs"])
-        for i, a in enumerate(models) for b in models[i + 1:]
+        for i, a in enumerate(models)
+        for b in models[i + 1 :]
     )
 
 
@@ -130,12 +134,16 @@ def _their_scores(path: Path, number: int, row: dict[str, Any], size: int) -> li
     scores: dict[int, float] = {}
     for entry in evaluation:
         if not isinstance(entry, dict) or not {"checklist_id", "evaluation_score"} <= entry.keys():
-            raise EvalInputError(f"{path}: line {number}: key 'checklist_wise_evaluation': each entry needs "
-                                 "'checklist_id' and 'evaluation_score'")
+            raise EvalInputError(
+                f"{path}: line {number}: key 'checklist_wise_evaluation': each entry needs "
+                "'checklist_id' and 'evaluation_score'"
+            )
         scores[int(entry["checklist_id"])] = float(entry["evaluation_score"])
     if sorted(scores) != list(range(size)):
-        raise EvalInputError(f"{path}: line {number}: key 'checklist_wise_evaluation' covers checklist ids "
-                             f"{sorted(scores)}, the prompt has {size}")
+        raise EvalInputError(
+            f"{path}: line {number}: key 'checklist_wise_evaluation' covers checklist ids "
+            f"{sorted(scores)}, the prompt has {size}"
+        )
     return [scores[i] for i in range(size)]
 
 
@@ -171,15 +179,25 @@ async def arun_agreement(
             if not isinstance(row["response"], str):
                 raise EvalInputError(f"{path}: line {number}: key 'response' must be a string")
             criteria, prompt_row = prompts[key]
-            jobs.append((model, key, row["response"], criteria,
-                         _their_scores(path, number, row, len(criteria.criteria))))
+            jobs.append(
+                (model, key, row["response"], criteria, _their_scores(path, number, row, len(criteria.criteria)))
+            )
     judge_name = judge if isinstance(judge, str) else type(judge).__name__
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    check_manifest(directory, {"kind": "agreement", "judge": judge_name,
-                               "inputs": sorted(str(p.resolve()) for p in [checklist_file, *judgement_files])})
-    the_judge = judge if not isinstance(judge, str) else Judge(
-        judge, base_url=judge_base_url, max_concurrency=concurrency, cache=directory / "judge_cache.sqlite")
+    check_manifest(
+        directory,
+        {
+            "kind": "agreement",
+            "judge": judge_name,
+            "inputs": sorted(str(p.resolve()) for p in [checklist_file, *judgement_files]),
+        },
+    )
+    the_judge = (
+        judge
+        if not isinstance(judge, str)
+        else Judge(judge, base_url=judge_base_url, max_concurrency=concurrency, cache=directory / "judge_cache.sqlite")
+    )
     log = JsonlLog(directory / "items.jsonl")
     done = {(r["model"], r["id"]): r for r in log.rows() if None not in r.get("ours", [None])}
     with EvalProgress(enabled=progress) as bars:
@@ -192,15 +210,23 @@ async def arun_agreement(
                 return done[(model, key)]
             card = await the_judge.ascore(response, criteria, task=prompts[key][1]["instruction"])
             by_id = {s.criterion_id: s.score for s in card.scores}
-            row = {"model": model, "id": key, "ours": [by_id.get(c.id) for c in criteria.criteria], "theirs": theirs,
-                   "unscored": {u.criterion_id: u.reason for u in card.unscored}}
+            row = {
+                "model": model,
+                "id": key,
+                "ours": [by_id.get(c.id) for c in criteria.criteria],
+                "theirs": theirs,
+                "unscored": {u.criterion_id: u.reason for u in card.unscored},
+            }
             log.append(row)
             bars.advance(stage)
             return row
 
         results = await asyncio.gather(*(one(*job) for job in jobs))
-    pairs = [ItemPair(r["model"], r["id"], i, ours, theirs)
-             for r in results for i, (ours, theirs) in enumerate(zip(r["ours"], r["theirs"], strict=True))]
+    pairs = [
+        ItemPair(r["model"], r["id"], i, ours, theirs)
+        for r in results
+        for i, (ours, theirs) in enumerate(zip(r["ours"], r["theirs"], strict=True))
+    ]
     summary = summarize_agreement(pairs, judge_name)
     write_json(directory / "summary.json", summary.model_dump(mode="json"))
     from writer_r1.eval.report import agreement_report

@@ -75,13 +75,18 @@ def generate(model: Any, tokenizer: Any, prompts: list[str], *, max_new_tokens: 
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
             if getattr(tokenizer, "chat_template", None):
-                batch = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                       add_generation_prompt=True) for p in batch]
+                batch = [
+                    tokenizer.apply_chat_template(
+                        [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+                    )
+                    for p in batch
+                ]
             encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
             with torch.no_grad():
-                output = model.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=False,
-                                        pad_token_id=tokenizer.pad_token_id)
-            new = output[:, encoded["input_ids"].shape[1]:]
+                output = model.generate(
+                    **encoded, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+                )
+            new = output[:, encoded["input_ids"].shape[1] :]
             answers += [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
     finally:
         tokenizer.padding_side = padding_side
@@ -114,22 +119,26 @@ class EvalCallback(TrainerCallback):  # type: ignore[misc,valid-type]
         return self._prompts
 
     def _answers(self, model: Any, tokenizer: Any, prompts: list[str]) -> list[str]:
-        return generate(model, tokenizer, prompts, max_new_tokens=self.settings.max_new_tokens,
-                        batch_size=self.settings.batch_size)
+        return generate(
+            model, tokenizer, prompts, max_new_tokens=self.settings.max_new_tokens, batch_size=self.settings.batch_size
+        )
 
-    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None,
-                       **kwargs: Any) -> None:
+    def on_train_begin(
+        self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None, **kwargs: Any
+    ) -> None:
         if not state.is_world_process_zero:
             return
         prompts = self._prompt_texts()
         self._baseline = self._answers(model, processing_class, prompts)
         folder = self._folder(args)
         write_jsonl(folder / "prompts.jsonl", [{"prompt": p} for p in prompts])
-        write_jsonl(folder / "start.jsonl", [{"prompt": p, "response": r} for p, r in
-                                             zip(prompts, self._baseline, strict=True)])
+        write_jsonl(
+            folder / "start.jsonl", [{"prompt": p, "response": r} for p, r in zip(prompts, self._baseline, strict=True)]
+        )
 
-    def on_save(self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None,
-                **kwargs: Any) -> None:
+    def on_save(
+        self, args: Any, state: Any, control: Any, model: Any = None, processing_class: Any = None, **kwargs: Any
+    ) -> None:
         if not state.is_world_process_zero or self._baseline is None:
             return
         metrics = self.evaluate(model, processing_class, self._folder(args) / f"checkpoint-{state.global_step}")
@@ -146,13 +155,21 @@ class EvalCallback(TrainerCallback):  # type: ignore[misc,valid-type]
         prompts = self._prompt_texts()
         root = folder.parent
         answers = self._answers(model, tokenizer, prompts)
-        write_jsonl(folder / "current.jsonl", [{"prompt": p, "response": r} for p, r in
-                                               zip(prompts, answers, strict=True)])
-        summary = run_pairwise(root / "prompts.jsonl", str(folder / "current.jsonl"), str(root / "start.jsonl"),
-                               judge=self.settings.judge_model, judge_base_url=self.settings.judge_base_url,
-                               output_dir=folder / "pairwise", criteria=self.settings.criteria,
-                               per_criterion=self.settings.per_criterion, concurrency=self.settings.concurrency,
-                               progress=False)
+        write_jsonl(
+            folder / "current.jsonl", [{"prompt": p, "response": r} for p, r in zip(prompts, answers, strict=True)]
+        )
+        summary = run_pairwise(
+            root / "prompts.jsonl",
+            str(folder / "current.jsonl"),
+            str(root / "start.jsonl"),
+            judge=self.settings.judge_model,
+            judge_base_url=self.settings.judge_base_url,
+            output_dir=folder / "pairwise",
+            criteria=self.settings.criteria,
+            per_criterion=self.settings.per_criterion,
+            concurrency=self.settings.concurrency,
+            progress=False,
+        )
         metrics: dict[str, float] = {
             f"{PREFIX}/n": float(summary.n),
             f"{PREFIX}/unscored": float(summary.unscored),

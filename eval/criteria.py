@@ -43,24 +43,57 @@ def generic_criteria() -> CriteriaSet:
     """The rubric used when neither the row nor the run gives criteria: four broad, observable criteria."""
 
     def criterion(cid: str, name: str, description: str, worst: str, middle: str, best: str) -> Criterion:
-        return Criterion(id=cid, name=name, description=description,
-                         levels=(Level(anchor=worst), Level(anchor=middle), Level(anchor=best)))
+        return Criterion(
+            id=cid,
+            name=name,
+            description=description,
+            levels=(Level(anchor=worst), Level(anchor=middle), Level(anchor=best)),
+        )
 
     return CriteriaSet(
         task="",
         dimensions=(
-            Dimension(name="Task", criteria=(
-                criterion("instructions", "Instruction following",
-                          "Does every explicit requirement of the task (length, format, content, tone)?",
-                          "ignores requirements", "meets most requirements", "meets every requirement"),
-                criterion("content", "Content", "Relevant, substantive, accurate content for the task",
-                          "off-topic or empty", "relevant but thin", "relevant, specific and rich"),
-            )),
-            Dimension(name="Writing", criteria=(
-                criterion("clarity", "Clarity and structure", "Easy to follow; ideas in a sensible order",
-                          "confusing", "mostly clear", "clear and well organised"),
-                criterion("style", "Style", "Fitting, precise, vivid language without padding",
-                          "flat or padded", "adequate", "precise and engaging"),
-            )),
+            Dimension(
+                name="Task",
+                criteria=(
+                    criterion(
+                        "instructions",
+                        "Instruction following",
+                        "Does every explicit requirement of the task (length, format, content, tone)?",
+                        "ignores requirements",
+                        "meets most requirements",
+                        "meets every requirement",
+                    ),
+                    criterion(
+                        "content",
+                        "Content",
+                        "Relevant, substantive, accurate content for the task",
+                        "off-topic or empty",
+                        "relevant but thin",
+                        "relevant, specific and rich",
+                    ),
+                ),
+            ),
+            Dimension(
+                name="Writing",
+                criteria=(
+                    criterion(
+                        "clarity",
+                        "Clarity and structure",
+                        "Easy to follow; ideas in a sensible order",
+                        "confusing",
+                        "mostly clear",
+                        "clear and well organised",
+                    ),
+                    criterion(
+                        "style",
+                        "Style",
+                        "Fitting, precise, vivid language without padding",
+                        "flat or padded",
+                        "adequate",
+                        "precise and engaging",
+                    ),
+                ),
+            ),
         ),
     )

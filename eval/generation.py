@@ -54,14 +54,17 @@ class ResponseCache:
 
     def failures(self) -> dict[str, str]:
         """Failure reasons by prompt id (this run's, plus earlier runs' that were not retried yet)."""
-        earlier = {} if self.official else {
-            key: str(row["failed"]) for key, row in self._rows.items() if "failed" in row
-        }
+        earlier = (
+            {} if self.official else {key: str(row["failed"]) for key, row in self._rows.items() if "failed" in row}
+        )
         return {**earlier, **self._failed}
 
     def record_response(self, item: PromptItem, text: str) -> None:
-        row = {"prompt": item.prompt, "response": text} if self.official else {
-            "id": item.id, "prompt": item.prompt, "response": text}
+        row = (
+            {"prompt": item.prompt, "response": text}
+            if self.official
+            else {"id": item.id, "prompt": item.prompt, "response": text}
+        )
         self._rows[self._key_of(item)] = row
         self._failed.pop(item.id, None)
         self.log.append(row)
@@ -74,7 +77,9 @@ class ResponseCache:
             self.log.append(row)
 
 
-async def generate_one(system: System, item: PromptItem, cache: ResponseCache, semaphore: asyncio.Semaphore) -> str | None:
+async def generate_one(
+    system: System, item: PromptItem, cache: ResponseCache, semaphore: asyncio.Semaphore
+) -> str | None:
     """The cached response, or a fresh one (recorded); None when the system failed (recorded as failed)."""
     if (known := cache.response(item)) is not None:
         return known

@@ -71,21 +71,23 @@ def read_ifeval_inputs(path: str | os.PathLike[str]) -> list[IFEvalInput]:
     return rows
 
 
-def per_instruction_accuracy(strict: list[IFEvalResult], loose: list[IFEvalResult]) -> dict[str, dict[str, float | int]]:
+def per_instruction_accuracy(
+    strict: list[IFEvalResult], loose: list[IFEvalResult]
+) -> dict[str, dict[str, float | int]]:
     """Accuracy per instruction id: `{id: {"n", "strict", "loose"}}`."""
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for strict_row, loose_row in zip(strict, loose, strict=True):
         for instruction, s_ok, l_ok in zip(
-            strict_row.instruction_id_list, strict_row.follow_instruction_list, loose_row.follow_instruction_list,
+            strict_row.instruction_id_list,
+            strict_row.follow_instruction_list,
+            loose_row.follow_instruction_list,
             strict=True,
         ):
             entry = tally[instruction]
             entry[0] += 1
             entry[1] += int(s_ok)
             entry[2] += int(l_ok)
-    return {
-        key: {"n": n, "strict": s / n, "loose": lo / n} for key, (n, s, lo) in sorted(tally.items())
-    }
+    return {key: {"n": n, "strict": s / n, "loose": lo / n} for key, (n, s, lo) in sorted(tally.items())}
 
 
 async def arun_ifeval(
@@ -128,14 +130,26 @@ async def arun_ifeval(
     strict = evaluate(answered, responses, "strict")
     loose = evaluate(answered, responses, "loose")
     figures = accuracies(strict, loose)
-    failures = {item.id: reason for item, reason in ((i, cache.failures().get(i.id)) for i in items)
-                if item.prompt not in responses and reason is not None}
+    failures = {
+        item.id: reason
+        for item, reason in ((i, cache.failures().get(i.id)) for i in items)
+        if item.prompt not in responses and reason is not None
+    }
     for item in items:  # answered in no run and never attempted here: cannot happen, but never silently
         if item.prompt not in responses and item.id not in failures:
             failures[item.id] = "no response was generated"
     summary = IFEvalSummary(
-        **figures.model_dump(include={"prompt_level_strict", "instruction_level_strict", "prompt_level_loose",
-                                      "instruction_level_loose", "prompts", "instructions", "counts"}),
+        **figures.model_dump(
+            include={
+                "prompt_level_strict",
+                "instruction_level_strict",
+                "prompt_level_loose",
+                "instruction_level_loose",
+                "prompts",
+                "instructions",
+                "counts",
+            }
+        ),
         failed=len(failures),
         failures=failures,
         complete=not failures,
@@ -150,8 +164,12 @@ async def arun_ifeval(
 
     ifeval_report(directory, summary, strict)
     if failures:
-        logger.warning("%d of %d generations failed; they are listed in failures.jsonl and left out of the "
-                       "accuracies (re-run with the same --output-dir to retry them)", len(failures), len(items))
+        logger.warning(
+            "%d of %d generations failed; they are listed in failures.jsonl and left out of the "
+            "accuracies (re-run with the same --output-dir to retry them)",
+            len(failures),
+            len(items),
+        )
     return summary
 
 

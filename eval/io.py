@@ -125,7 +125,9 @@ def read_responses(path: str | os.PathLike[str]) -> dict[str, str]:
     return responses
 
 
-def check_covers(responses: dict[str, str], items: Sequence[PromptItem], responses_path: Path, prompts_path: Path) -> None:
+def check_covers(
+    responses: dict[str, str], items: Sequence[PromptItem], responses_path: Path, prompts_path: Path
+) -> None:
     """Every prompt has a response, else one error naming the first uncovered prompt."""
     missing = [item for item in items if item.prompt not in responses]
     if missing:

@@ -102,8 +102,15 @@ class PairwiseSummary(BaseModel):
     b_wins_on: list[str] = Field(default_factory=list)
 
 
-def summarize(judgements: list[Judgement], *, a: str, b: str, judge: str, criteria_names: dict[str, str] | None = None,
-              seed: int = 0) -> PairwiseSummary:
+def summarize(
+    judgements: list[Judgement],
+    *,
+    a: str,
+    b: str,
+    judge: str,
+    criteria_names: dict[str, str] | None = None,
+    seed: int = 0,
+) -> PairwiseSummary:
     """The summary of per-prompt judgements (pure; the statistics of `summary.json`)."""
     scored = [j for j in judgements if j.outcome is not None]
     counts = Counter(j.outcome for j in scored)
@@ -115,15 +122,29 @@ def summarize(judgements: list[Judgement], *, a: str, b: str, judge: str, criter
         lengths[side] = {"mean_words": mean(values), "median_words": values[len(values) // 2] if values else None}
     buckets: dict[str, dict[str, float | int | None]] = {}
     for bucket in LENGTH_BUCKETS:
-        inside = [SCORE[j.outcome] for j in scored
-                  if j.outcome is not None and j.words_a is not None and j.words_b is not None
-                  and length_bucket(j.words_a, j.words_b) == bucket]
+        inside = [
+            SCORE[j.outcome]
+            for j in scored
+            if j.outcome is not None
+            and j.words_a is not None
+            and j.words_b is not None
+            and length_bucket(j.words_a, j.words_b) == bucket
+        ]
         buckets[bucket] = {"n": len(inside), "win_rate": mean(inside)}
     per_criterion: dict[str, dict[str, Any]] = {}
     for judgement in scored:
         for cid, result in (judgement.criteria or {}).items():
-            entry = per_criterion.setdefault(cid, {"name": (criteria_names or {}).get(cid, cid), "wins": 0,
-                                                   "losses": 0, "ties": 0, "inconsistent": 0, "unscored": 0})
+            entry = per_criterion.setdefault(
+                cid,
+                {
+                    "name": (criteria_names or {}).get(cid, cid),
+                    "wins": 0,
+                    "losses": 0,
+                    "ties": 0,
+                    "inconsistent": 0,
+                    "unscored": 0,
+                },
+            )
             if result.outcome is None:
                 entry["unscored"] += 1
             else:
@@ -165,14 +186,25 @@ def judgement_of(item: PromptItem, comparison: Any, text_a: str, text_b: str) ->
     criteria = None
     per = getattr(comparison, "criteria", None)
     if per:
-        criteria = {cid: CriterionOutcome(outcome=c.preferred, inconsistent=c.inconsistent, evidence=list(c.evidence))
-                    for cid, c in per.items()}
+        criteria = {
+            cid: CriterionOutcome(outcome=c.preferred, inconsistent=c.inconsistent, evidence=list(c.evidence))
+            for cid, c in per.items()
+        }
     reason = None
     if comparison.preferred is None:
         reason = "; ".join(f"{v.order}: {v.reason}" for v in comparison.verdicts if v.winner is None)
-    return Judgement(id=item.id, prompt=item.prompt, outcome=comparison.preferred, consistent=comparison.consistent,
-                     inconsistent=flipped, verdicts=verdicts, criteria=criteria, words_a=word_count(text_a),
-                     words_b=word_count(text_b), unscored_reason=reason)
+    return Judgement(
+        id=item.id,
+        prompt=item.prompt,
+        outcome=comparison.preferred,
+        consistent=comparison.consistent,
+        inconsistent=flipped,
+        verdicts=verdicts,
+        criteria=criteria,
+        words_a=word_count(text_a),
+        words_b=word_count(text_b),
+        unscored_reason=reason,
+    )
 
 
 def check_manifest(directory: Path, manifest: dict[str, Any]) -> None:
@@ -230,8 +262,11 @@ async def arun_pairwise(
         raise EvalInputError("--criteria and --build-criteria exclude each other")
     prompts_path = Path(prompts)
     items = read_prompts(prompts_path)
-    default = criteria if isinstance(criteria, CriteriaSet) else (
-        load_criteria_file(Path(criteria)) if criteria is not None else None)
+    default = (
+        criteria
+        if isinstance(criteria, CriteriaSet)
+        else (load_criteria_file(Path(criteria)) if criteria is not None else None)
+    )
     for item in items:  # validate every row's criteria before anything is written
         criteria_of(item, default)
     side_a = resolve_system(a, base_url=a_base_url, reflect=a_reflect, criteria=default, option="--a")
@@ -242,16 +277,32 @@ async def arun_pairwise(
     judge_name = judge if isinstance(judge, str) else type(judge).__name__
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    check_manifest(directory, {
-        "kind": "pairwise", "prompts": _digest(prompts_path), "a": side_a.name, "b": side_b.name,
-        "a_file": _digest(a) if isinstance(side_a, ResponsesSystem) else None,
-        "b_file": _digest(b) if isinstance(side_b, ResponsesSystem) else None,
-        "judge": judge_name, "criteria": default.version if default else None, "build_criteria": build_criteria,
-        "per_criterion": per_criterion,
-    })
-    the_judge = judge if not isinstance(judge, str) else Judge(
-        judge, base_url=judge_base_url, max_concurrency=concurrency, retries=judge_retries,
-        cache=directory / "judge_cache.sqlite")
+    check_manifest(
+        directory,
+        {
+            "kind": "pairwise",
+            "prompts": _digest(prompts_path),
+            "a": side_a.name,
+            "b": side_b.name,
+            "a_file": _digest(a) if isinstance(side_a, ResponsesSystem) else None,
+            "b_file": _digest(b) if isinstance(side_b, ResponsesSystem) else None,
+            "judge": judge_name,
+            "criteria": default.version if default else None,
+            "build_criteria": build_criteria,
+            "per_criterion": per_criterion,
+        },
+    )
+    the_judge = (
+        judge
+        if not isinstance(judge, str)
+        else Judge(
+            judge,
+            base_url=judge_base_url,
+            max_concurrency=concurrency,
+            retries=judge_retries,
+            cache=directory / "judge_cache.sqlite",
+        )
+    )
     sides = {
         "a": SystemSide(side_a, directory / "responses_a.jsonl", concurrency),
         "b": SystemSide(side_b, directory / "responses_b.jsonl", concurrency),
@@ -282,8 +333,11 @@ async def arun_pairwise(
     # Plotting's imports take seconds of CPU; a worker thread does them while the judge calls wait on the server.
     warm_report = asyncio.get_running_loop().run_in_executor(None, prewarm_report) if report else None
     with EvalProgress(enabled=progress) as bars:
-        gen = {key: bars.stage(f"generate {key.upper()}", total=len(items), completed=len(items) - len(todo))
-               for key, side in sides.items() if side.system.is_model}
+        gen = {
+            key: bars.stage(f"generate {key.upper()}", total=len(items), completed=len(items) - len(todo))
+            for key, side in sides.items()
+            if side.system.is_model
+        }
         judged = bars.stage("judge", total=len(items), completed=len(items) - len(todo))
         unscored = 0
 
@@ -308,9 +362,14 @@ async def arun_pairwise(
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:  # noqa: BLE001 - a failed judgement is unscored, never a verdict
-                    judgement = Judgement(id=item.id, prompt=item.prompt, outcome=None, words_a=word_count(text_a),
-                                          words_b=word_count(text_b),
-                                          unscored_reason=f"{type(error).__name__}: {error}"[:500])
+                    judgement = Judgement(
+                        id=item.id,
+                        prompt=item.prompt,
+                        outcome=None,
+                        words_a=word_count(text_a),
+                        words_b=word_count(text_b),
+                        unscored_reason=f"{type(error).__name__}: {error}"[:500],
+                    )
             log.append(judgement.model_dump(mode="json"))
             unscored += judgement.outcome is None
             bars.advance(judged, note=f"{unscored} unscored" if unscored else "")
@@ -323,8 +382,9 @@ async def arun_pairwise(
             criteria_names.setdefault(c.id, c.name)
     by_id = {**done, **{j.id: j for j in fresh}}
     judgements = [by_id[item.id] for item in items]
-    summary = summarize(judgements, a=side_a.name, b=side_b.name, judge=judge_name, criteria_names=criteria_names,
-                        seed=seed)
+    summary = summarize(
+        judgements, a=side_a.name, b=side_b.name, judge=judge_name, criteria_names=criteria_names, seed=seed
+    )
     write_json(directory / "summary.json", summary.model_dump(mode="json"))
     if warm_report is not None:
         await warm_report

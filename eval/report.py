@@ -54,8 +54,13 @@ def esc(value: object) -> str:
 def safe_json(value: Any) -> str:
     """JSON for inside a `<script>` element: `<`, `>`, `&` and line separators escaped."""
     text = json.dumps(value, ensure_ascii=False, default=str)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return text
 
@@ -69,8 +74,9 @@ def section(title: str, *parts: str) -> str:
 
 
 def cards(items: Sequence[tuple[str, str]]) -> str:
-    body = "".join(f'<div class="card"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>'
-                   for k, v in items)
+    body = "".join(
+        f'<div class="card"><div class="v">{esc(v)}</div><div class="k">{esc(k)}</div></div>' for k, v in items
+    )
     return f'<div class="cards">{body}</div>'
 
 
@@ -89,11 +95,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], text_columns
 
 def render_page(title: str, sections: Sequence[str], data: Any = None) -> str:
     """The whole page: a title, the sections (already escaped HTML), and `data` as embedded JSON."""
-    embedded = (f'<script type="application/json" id="report-data">{safe_json(data)}</script>'
-                if data is not None else "")
+    embedded = (
+        f'<script type="application/json" id="report-data">{safe_json(data)}</script>' if data is not None else ""
+    )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
         "style-src 'unsafe-inline'\">"
         f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{esc(title)}</h1>" + "\n".join(sections) + embedded + "</body></html>\n"
@@ -132,8 +139,11 @@ def figure_html(fig: Any, alt: str) -> str:
 
 def plots(*images: str) -> str:
     shown = [image for image in images if image]
-    return f'<div class="plots">{"".join(shown)}</div>' if shown else paragraph(
-        "(plots need matplotlib: pip install 'writer-r1[eval]')", "muted")
+    return (
+        f'<div class="plots">{"".join(shown)}</div>'
+        if shown
+        else paragraph("(plots need matplotlib: pip install 'writer-r1[eval]')", "muted")
+    )
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -141,9 +151,17 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def hbar_plot(labels: Sequence[str], values: Sequence[float], *, title: str, xlabel: str,
-              errors: Sequence[tuple[float, float]] | None = None, reference: float | None = None,
-              xlim: tuple[float, float] | None = (0.0, 1.0), colors: Sequence[str] | None = None) -> str:
+def hbar_plot(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    xlabel: str,
+    errors: Sequence[tuple[float, float]] | None = None,
+    reference: float | None = None,
+    xlim: tuple[float, float] | None = (0.0, 1.0),
+    colors: Sequence[str] | None = None,
+) -> str:
     """Horizontal bars (one per label), optional asymmetric error bars and a reference line."""
     plt = _pyplot()
     if plt is None or not labels:
@@ -153,8 +171,10 @@ def hbar_plot(labels: Sequence[str], values: Sequence[float], *, title: str, xla
     positions = list(range(len(labels)))[::-1]
     xerr = None
     if errors is not None:
-        xerr = [[max(0.0, v - lo) for v, (lo, _) in zip(values, errors, strict=True)],
-                [max(0.0, hi - v) for v, (_, hi) in zip(values, errors, strict=True)]]
+        xerr = [
+            [max(0.0, v - lo) for v, (lo, _) in zip(values, errors, strict=True)],
+            [max(0.0, hi - v) for v, (_, hi) in zip(values, errors, strict=True)],
+        ]
     ax.barh(positions, values, xerr=xerr, color=list(colors) if colors else "#4c72b0", capsize=3)
     ax.set_yticks(positions)
     ax.set_yticklabels([_short(label, 48) for label in labels], fontsize=8)
@@ -182,8 +202,16 @@ def histogram_plot(series: dict[str, Sequence[float]], *, title: str, xlabel: st
     return figure_html(fig, title)
 
 
-def outcome_plot(wins: int, ties: int, losses: int, win_rate: float | None, ci: tuple[float | None, float | None],
-                 *, name_a: str, name_b: str) -> str:
+def outcome_plot(
+    wins: int,
+    ties: int,
+    losses: int,
+    win_rate: float | None,
+    ci: tuple[float | None, float | None],
+    *,
+    name_a: str,
+    name_b: str,
+) -> str:
     """Win rate with its interval, and the wins / ties / losses split, side by side."""
     plt = _pyplot()
     if plt is None:
@@ -228,25 +256,41 @@ def scatter_plot(x: Sequence[float], y: Sequence[float], *, title: str, xlabel: 
 def ifeval_report(directory: Path, summary: IFEvalSummary, strict: Sequence[IFEvalResult]) -> Path:
     """report.html of `writer-r1 eval ifeval`: headline accuracies, per-instruction accuracy, failures."""
     keys = ("prompt_level_strict", "instruction_level_strict", "prompt_level_loose", "instruction_level_loose")
-    headline = cards([(key.replace("_", " "), f"{getattr(summary, key):.1%}") for key in keys]
-                     + [("prompts / failed", f"{summary.prompts} / {summary.failed}")])
+    headline = cards(
+        [(key.replace("_", " "), f"{getattr(summary, key):.1%}") for key in keys]
+        + [("prompts / failed", f"{summary.prompts} / {summary.failed}")]
+    )
     per = summary.per_instruction
     labels = sorted(per, key=lambda k: per[k]["strict"])
-    plot = hbar_plot(labels, [float(per[k]["strict"]) for k in labels], title="strict accuracy per instruction",
-                     xlabel="share followed")
+    plot = hbar_plot(
+        labels,
+        [float(per[k]["strict"]) for k in labels],
+        title="strict accuracy per instruction",
+        xlabel="share followed",
+    )
     rows = [(k, per[k]["n"], f"{per[k]['strict']:.2f}", f"{per[k]['loose']:.2f}") for k in sorted(per)]
-    failing = [(r.prompt, ", ".join(i for i, ok in zip(r.instruction_id_list, r.follow_instruction_list, strict=True)
-                                    if not ok), r.response) for r in strict if not r.follow_all_instructions][:200]
+    failing = [
+        (
+            r.prompt,
+            ", ".join(i for i, ok in zip(r.instruction_id_list, r.follow_instruction_list, strict=True) if not ok),
+            r.response,
+        )
+        for r in strict
+        if not r.follow_all_instructions
+    ][:200]
     sections = [
         paragraph(f"model: {summary.model}", "muted"),
         headline,
         section("Per instruction", plots(plot), table(["instruction", "n", "strict", "loose"], rows)),
-        section(f"Prompts not followed (strict; first {len(failing)})",
-                f"<details><summary>show</summary>{table(['prompt', 'failed', 'response'], failing, (0, 2))}</details>"),
+        section(
+            f"Prompts not followed (strict; first {len(failing)})",
+            f"<details><summary>show</summary>{table(['prompt', 'failed', 'response'], failing, (0, 2))}</details>",
+        ),
     ]
     if summary.failures:
-        sections.append(section("Failed generations (not scored)",
-                                table(["key", "reason"], sorted(summary.failures.items()), (1,))))
+        sections.append(
+            section("Failed generations (not scored)", table(["key", "reason"], sorted(summary.failures.items()), (1,)))
+        )
     return write_report(directory, "IFEval", sections, summary.model_dump(mode="json"))
 
 
@@ -262,8 +306,12 @@ def _excerpt(text: str | None, limit: int = 600) -> str:
     return text if len(text) <= limit else text[:limit] + f" … [{len(text) - limit} more characters]"
 
 
-def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
-                    texts: dict[str, tuple[str | None, str | None]] | None = None) -> Path:
+def pairwise_report(
+    directory: Path,
+    summary: Any,
+    judgements: Sequence[Any],
+    texts: dict[str, tuple[str | None, str | None]] | None = None,
+) -> Path:
     """report.html of `writer-r1 eval pairwise`: win rate with its interval, outcomes, per-criterion wins,
     lengths and the win rate within length buckets, every verdict with its reasons."""
 
@@ -271,36 +319,84 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
         return "–" if value is None else f"{value:.1%}"
 
     ci = f"{rate(summary.ci_low)} – {rate(summary.ci_high)}"
-    head = cards([("win rate of A", rate(summary.win_rate)), ("95 % CI", ci),
-                  ("A wins / ties / B wins", f"{summary.wins} / {summary.ties} / {summary.losses}"),
-                  ("inconsistent (order flips)", str(summary.inconsistent)), ("unscored", str(summary.unscored))])
-    outcome = outcome_plot(summary.wins, summary.ties, summary.losses, summary.win_rate,
-                           (summary.ci_low, summary.ci_high), name_a=summary.a, name_b=summary.b)
+    head = cards(
+        [
+            ("win rate of A", rate(summary.win_rate)),
+            ("95 % CI", ci),
+            ("A wins / ties / B wins", f"{summary.wins} / {summary.ties} / {summary.losses}"),
+            ("inconsistent (order flips)", str(summary.inconsistent)),
+            ("unscored", str(summary.unscored)),
+        ]
+    )
+    outcome = outcome_plot(
+        summary.wins,
+        summary.ties,
+        summary.losses,
+        summary.win_rate,
+        (summary.ci_low, summary.ci_high),
+        name_a=summary.a,
+        name_b=summary.b,
+    )
     sections = [paragraph(f"A: {summary.a}   B: {summary.b}   judge: {summary.judge}", "muted"), head, plots(outcome)]
     if summary.per_criterion:
         ids = sorted(summary.per_criterion, key=lambda c: summary.per_criterion[c]["win_rate"] or 0.0)
         entries = [summary.per_criterion[c] for c in ids]
-        bars = hbar_plot([e["name"] for e in entries], [e["win_rate"] or 0.0 for e in entries],
-                         errors=[(e["ci_low"] or 0.0, e["ci_high"] or 0.0) for e in entries], reference=0.5,
-                         title="win rate of A per criterion", xlabel="A's win rate (tie = half)",
-                         colors=[_side_colour(e["win_rate"]) for e in entries])
-        rows = [(e["name"], e["n"], e["wins"], e["ties"], e["losses"], e["inconsistent"], e["unscored"],
-                 rate(e["win_rate"])) for e in entries]
-        sections.append(section("Per criterion", plots(bars), table(
-            ["criterion", "n", "A wins", "ties", "B wins", "inconsistent", "unscored", "win rate"], rows)))
+        bars = hbar_plot(
+            [e["name"] for e in entries],
+            [e["win_rate"] or 0.0 for e in entries],
+            errors=[(e["ci_low"] or 0.0, e["ci_high"] or 0.0) for e in entries],
+            reference=0.5,
+            title="win rate of A per criterion",
+            xlabel="A's win rate (tie = half)",
+            colors=[_side_colour(e["win_rate"]) for e in entries],
+        )
+        rows = [
+            (
+                e["name"],
+                e["n"],
+                e["wins"],
+                e["ties"],
+                e["losses"],
+                e["inconsistent"],
+                e["unscored"],
+                rate(e["win_rate"]),
+            )
+            for e in entries
+        ]
+        sections.append(
+            section(
+                "Per criterion",
+                plots(bars),
+                table(["criterion", "n", "A wins", "ties", "B wins", "inconsistent", "unscored", "win rate"], rows),
+            )
+        )
     words_a = [j.words_a for j in judgements if j.words_a is not None]
     words_b = [j.words_b for j in judgements if j.words_b is not None]
-    lengths = histogram_plot({f"A: {summary.a}": words_a, f"B: {summary.b}": words_b}, title="response length",
-                             xlabel="words")
+    lengths = histogram_plot(
+        {f"A: {summary.a}": words_a, f"B: {summary.b}": words_b}, title="response length", xlabel="words"
+    )
     labels = [k for k, v in summary.length_buckets.items() if v["n"]]
-    buckets = hbar_plot(labels, [summary.length_buckets[k]["win_rate"] or 0.0 for k in labels], reference=0.5,
-                        title="win rate of A by length ratio", xlabel="A's win rate")
+    buckets = hbar_plot(
+        labels,
+        [summary.length_buckets[k]["win_rate"] or 0.0 for k in labels],
+        reference=0.5,
+        title="win rate of A by length ratio",
+        xlabel="A's win rate",
+    )
     bucket_rows = [(k, v["n"], rate(v["win_rate"])) for k, v in summary.length_buckets.items()]
     length_note = paragraph(
         f"mean words: A {summary.lengths['a']['mean_words'] or 0:.0f}, B {summary.lengths['b']['mean_words'] or 0:.0f}. "
-        "Judges favour longer texts; a win that holds within each bucket is not a length effect.", "muted")
-    sections.append(section("Length", length_note, plots(lengths, buckets),
-                            table(["A's length vs B's", "n", "win rate of A"], bucket_rows)))
+        "Judges favour longer texts; a win that holds within each bucket is not a length effect.",
+        "muted",
+    )
+    sections.append(
+        section(
+            "Length",
+            length_note,
+            plots(lengths, buckets),
+            table(["A's length vs B's", "n", "win rate of A"], bucket_rows),
+        )
+    )
     verdict_rows = []
     for j in judgements:
         reasons = " | ".join(f"{v.get('order')}: {v.get('winner')} — {v.get('reason')}" for v in j.verdicts)
@@ -310,14 +406,24 @@ def pairwise_report(directory: Path, summary: Any, judgements: Sequence[Any],
         if j.inconsistent:
             verdict += " (flip)"
         text_a, text_b = (texts or {}).get(j.id, (None, None))
-        verdict_rows.append((j.id, j.prompt, verdict, reasons or (j.unscored_reason or ""), _excerpt(text_a),
-                             _excerpt(text_b)))
+        verdict_rows.append(
+            (j.id, j.prompt, verdict, reasons or (j.unscored_reason or ""), _excerpt(text_a), _excerpt(text_b))
+        )
     headers = ["id", "prompt", "verdict", "reasons", "response A (excerpt)", "response B (excerpt)"]
-    sections.append(section("Verdicts", f"<details><summary>all {len(verdict_rows)} prompts</summary>"
-                            f"{table(headers, verdict_rows, (1, 3, 4, 5))}</details>"))
+    sections.append(
+        section(
+            "Verdicts",
+            f"<details><summary>all {len(verdict_rows)} prompts</summary>"
+            f"{table(headers, verdict_rows, (1, 3, 4, 5))}</details>",
+        )
+    )
     if summary.unscored_items:
-        sections.append(section("Unscored (excluded from the win rate)", table(
-            ["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,))))
+        sections.append(
+            section(
+                "Unscored (excluded from the win rate)",
+                table(["id", "reason"], [(u["id"], u["reason"]) for u in summary.unscored_items], (1,)),
+            )
+        )
     data = {"summary": summary.model_dump(mode="json"), "judgements": [j.model_dump(mode="json") for j in judgements]}
     return write_report(directory, "Pairwise evaluation", sections, data)
 
@@ -330,36 +436,82 @@ def scores_report(directory: Path, summary: Any, rows: Sequence[Any]) -> Path:
         return "–" if value is None else f"{value:.3f}"
 
     o = summary.overall
-    head = cards([("overall mean", num(o["mean"])), ("95 % CI", f"{num(o['ci_low'])} – {num(o['ci_high'])}"),
-                  ("prompts scored", f"{summary.n} / {summary.prompts}"),
-                  ("unscored criteria", str(summary.unscored_criteria)),
-                  ("failed generations", str(summary.failed_generations))])
-    distribution = histogram_plot({"overall": [r.overall for r in rows if r.overall is not None]},
-                                  title="overall score per prompt", xlabel="score", bins=10)
+    head = cards(
+        [
+            ("overall mean", num(o["mean"])),
+            ("95 % CI", f"{num(o['ci_low'])} – {num(o['ci_high'])}"),
+            ("prompts scored", f"{summary.n} / {summary.prompts}"),
+            ("unscored criteria", str(summary.unscored_criteria)),
+            ("failed generations", str(summary.failed_generations)),
+        ]
+    )
+    distribution = histogram_plot(
+        {"overall": [r.overall for r in rows if r.overall is not None]},
+        title="overall score per prompt",
+        xlabel="score",
+        bins=10,
+    )
     dims = list(summary.per_dimension)
-    dim_plot = hbar_plot(dims, [summary.per_dimension[d]["mean"] or 0.0 for d in dims],
-                         errors=[(summary.per_dimension[d]["ci_low"] or 0.0, summary.per_dimension[d]["ci_high"] or 0.0)
-                                 for d in dims], title="mean per dimension", xlabel="score")
+    dim_plot = hbar_plot(
+        dims,
+        [summary.per_dimension[d]["mean"] or 0.0 for d in dims],
+        errors=[(summary.per_dimension[d]["ci_low"] or 0.0, summary.per_dimension[d]["ci_high"] or 0.0) for d in dims],
+        title="mean per dimension",
+        xlabel="score",
+    )
     per = summary.per_criterion
     shown = sorted(per, key=lambda c: (-per[c]["n"], c))[:40]
     shown.sort(key=lambda c: per[c]["mean"] if per[c]["mean"] is not None else -1.0)
-    crit_plot = hbar_plot([per[c]["name"] for c in shown], [per[c]["mean"] or 0.0 for c in shown],
-                          errors=[(per[c]["ci_low"] or 0.0, per[c]["ci_high"] or 0.0) for c in shown],
-                          title="mean per criterion (up to 40, most judged first)", xlabel="score")
-    crit_rows = [(c, per[c]["name"], per[c]["dimension"], per[c]["n"], num(per[c]["mean"]),
-                  f"{num(per[c]['ci_low'])} – {num(per[c]['ci_high'])}", per[c]["unscored"]) for c in sorted(per)]
-    dim_rows = [(d, v["n"], num(v["mean"]), f"{num(v['ci_low'])} – {num(v['ci_high'])}")
-                for d, v in summary.per_dimension.items()]
-    prompt_rows = [(r.id, r.prompt, num(r.overall), len(r.scores), len(r.unscored),
-                    r.failed or "; ".join(f"{k}: {v}" for k, v in r.unscored.items())) for r in rows]
+    crit_plot = hbar_plot(
+        [per[c]["name"] for c in shown],
+        [per[c]["mean"] or 0.0 for c in shown],
+        errors=[(per[c]["ci_low"] or 0.0, per[c]["ci_high"] or 0.0) for c in shown],
+        title="mean per criterion (up to 40, most judged first)",
+        xlabel="score",
+    )
+    crit_rows = [
+        (
+            c,
+            per[c]["name"],
+            per[c]["dimension"],
+            per[c]["n"],
+            num(per[c]["mean"]),
+            f"{num(per[c]['ci_low'])} – {num(per[c]['ci_high'])}",
+            per[c]["unscored"],
+        )
+        for c in sorted(per)
+    ]
+    dim_rows = [
+        (d, v["n"], num(v["mean"]), f"{num(v['ci_low'])} – {num(v['ci_high'])}")
+        for d, v in summary.per_dimension.items()
+    ]
+    prompt_rows = [
+        (
+            r.id,
+            r.prompt,
+            num(r.overall),
+            len(r.scores),
+            len(r.unscored),
+            r.failed or "; ".join(f"{k}: {v}" for k, v in r.unscored.items()),
+        )
+        for r in rows
+    ]
     sections = [
-        paragraph(f"system: {summary.system}   judge: {summary.judge}", "muted"), head,
+        paragraph(f"system: {summary.system}   judge: {summary.judge}", "muted"),
+        head,
         plots(distribution, dim_plot),
         section("Per dimension", table(["dimension", "n", "mean", "95 % CI"], dim_rows)),
-        section("Per criterion", plots(crit_plot),
-                table(["id", "criterion", "dimension", "n", "mean", "95 % CI", "unscored"], crit_rows)),
-        section("Prompts", "<details><summary>show</summary>" + table(
-            ["id", "prompt", "overall", "scored", "unscored", "problems"], prompt_rows, (1, 5)) + "</details>"),
+        section(
+            "Per criterion",
+            plots(crit_plot),
+            table(["id", "criterion", "dimension", "n", "mean", "95 % CI", "unscored"], crit_rows),
+        ),
+        section(
+            "Prompts",
+            "<details><summary>show</summary>"
+            + table(["id", "prompt", "overall", "scored", "unscored", "problems"], prompt_rows, (1, 5))
+            + "</details>",
+        ),
     ]
     data = {"summary": summary.model_dump(mode="json"), "prompts": [r.model_dump(mode="json") for r in rows]}
     return write_report(directory, "Criteria scores", sections, data)
@@ -373,24 +525,80 @@ def agreement_report(directory: Path, summary: Any, pairs: Sequence[Any]) -> Pat
 
     o = summary.overall
     same = {True: "yes", False: "no", None: "–"}[summary.same_ranking]
-    head = cards([("exact agreement", num(o["exact"], "{:.1%}")), ("within one step", num(o["within_one_step"], "{:.1%}")),
-                  ("Pearson", num(o["pearson"])), ("Spearman", num(o["spearman"])), ("same model ranking", same),
-                  ("unscored items", str(summary.unscored_items))])
+    head = cards(
+        [
+            ("exact agreement", num(o["exact"], "{:.1%}")),
+            ("within one step", num(o["within_one_step"], "{:.1%}")),
+            ("Pearson", num(o["pearson"])),
+            ("Spearman", num(o["spearman"])),
+            ("same model ranking", same),
+            ("unscored items", str(summary.unscored_items)),
+        ]
+    )
     scored = [p for p in pairs if p.ours is not None]
-    scatter = scatter_plot([p.theirs for p in scored], [p.ours for p in scored], title="item scores",
-                           xlabel="HelloBench GPT-4o", ylabel=f"our judge ({_short(summary.judge, 30)})")
+    scatter = scatter_plot(
+        [p.theirs for p in scored],
+        [p.ours for p in scored],
+        title="item scores",
+        xlabel="HelloBench GPT-4o",
+        ylabel=f"our judge ({_short(summary.judge, 30)})",
+    )
     models = list(summary.per_model)
-    corr = hbar_plot(models, [summary.per_model[m]["pearson"] or 0.0 for m in models], xlim=(-1.0, 1.0),
-                     title="Pearson per model", xlabel="r", reference=0.0)
-    rows = [(m, v["items"], v["unscored"], num(v["exact"], "{:.1%}"), num(v["within_one_step"], "{:.1%}"),
-             num(v["mean_abs_diff"]), num(v["pearson"]), num(v["spearman"]), num(v["mean_ours"]),
-             num(v["mean_theirs"])) for m, v in summary.per_model.items()]
+    corr = hbar_plot(
+        models,
+        [summary.per_model[m]["pearson"] or 0.0 for m in models],
+        xlim=(-1.0, 1.0),
+        title="Pearson per model",
+        xlabel="r",
+        reference=0.0,
+    )
+    rows = [
+        (
+            m,
+            v["items"],
+            v["unscored"],
+            num(v["exact"], "{:.1%}"),
+            num(v["within_one_step"], "{:.1%}"),
+            num(v["mean_abs_diff"]),
+            num(v["pearson"]),
+            num(v["spearman"]),
+            num(v["mean_ours"]),
+            num(v["mean_theirs"]),
+        )
+        for m, v in summary.per_model.items()
+    ]
     sections = [
-        paragraph(f"judge: {summary.judge}", "muted"), head, plots(scatter, corr),
-        section("Per model", table(["model", "items", "unscored", "exact", "within 0.25", "mean |diff|", "Pearson",
-                                    "Spearman", "mean (ours)", "mean (HelloBench)"], rows)),
-        section("Model ranking", table(["rank", "our judge", "HelloBench GPT-4o"], [
-            (i + 1, a, b) for i, (a, b) in enumerate(zip(summary.ranking_ours, summary.ranking_theirs, strict=True))]),
-            paragraph(f"Spearman of the model means: {num(summary.system_spearman)}", "muted")),
+        paragraph(f"judge: {summary.judge}", "muted"),
+        head,
+        plots(scatter, corr),
+        section(
+            "Per model",
+            table(
+                [
+                    "model",
+                    "items",
+                    "unscored",
+                    "exact",
+                    "within 0.25",
+                    "mean |diff|",
+                    "Pearson",
+                    "Spearman",
+                    "mean (ours)",
+                    "mean (HelloBench)",
+                ],
+                rows,
+            ),
+        ),
+        section(
+            "Model ranking",
+            table(
+                ["rank", "our judge", "HelloBench GPT-4o"],
+                [
+                    (i + 1, a, b)
+                    for i, (a, b) in enumerate(zip(summary.ranking_ours, summary.ranking_theirs, strict=True))
+                ],
+            ),
+            paragraph(f"Spearman of the model means: {num(summary.system_spearman)}", "muted"),
+        ),
     ]
     return write_report(directory, "Judge agreement with HelloBench", sections, summary.model_dump(mode="json"))

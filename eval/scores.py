@@ -72,8 +72,9 @@ def _stat(values: list[float], seed: int) -> dict[str, Any]:
     return {"n": len(values), "mean": mean(values), "ci_low": low, "ci_high": high}
 
 
-def summarize_scores(rows: list[PromptScores], *, system: str, judge: str, names: dict[str, tuple[str, str]],
-                     seed: int = 0) -> ScoresSummary:
+def summarize_scores(
+    rows: list[PromptScores], *, system: str, judge: str, names: dict[str, tuple[str, str]], seed: int = 0
+) -> ScoresSummary:
     """Means with intervals over the prompts' scorecards (pure)."""
     judged = [r for r in rows if r.failed is None]
     overall = [r.overall for r in judged if r.overall is not None]
@@ -91,8 +92,12 @@ def summarize_scores(rows: list[PromptScores], *, system: str, judge: str, names
     per_criterion = {}
     for cid in sorted(set(criteria) | set(unscored)):
         name, dimension = names.get(cid, (cid, ""))
-        per_criterion[cid] = {"name": name, "dimension": dimension, **_stat(criteria.get(cid, []), seed),
-                              "unscored": unscored.get(cid, 0)}
+        per_criterion[cid] = {
+            "name": name,
+            "dimension": dimension,
+            **_stat(criteria.get(cid, []), seed),
+            "unscored": unscored.get(cid, 0),
+        }
     return ScoresSummary(
         system=system,
         judge=judge,
@@ -130,14 +135,19 @@ async def arun_scores(
         raise EvalInputError(f"--concurrency must be >= 1, got {concurrency}")
     prompts_path = Path(prompts)
     items = read_prompts(prompts_path)
-    default = criteria if isinstance(criteria, CriteriaSet) else (
-        load_criteria_file(Path(criteria)) if criteria is not None else None)
+    default = (
+        criteria
+        if isinstance(criteria, CriteriaSet)
+        else (load_criteria_file(Path(criteria)) if criteria is not None else None)
+    )
     sets: dict[str, CriteriaSet] = {}
     for item in items:
         chosen = criteria_of(item, default)
         if chosen is None:
-            raise EvalInputError(f"{prompts_path}: line {item.line}: no criteria (key 'criteria', 'checklist' or "
-                                 "'checklists' in the row, or --criteria FILE)")
+            raise EvalInputError(
+                f"{prompts_path}: line {item.line}: no criteria (key 'criteria', 'checklist' or "
+                "'checklists' in the row, or --criteria FILE)"
+            )
         sets[item.id] = chosen
     side = resolve_system(system, base_url=system_base_url, reflect=reflect, criteria=default, option="--system")
     if isinstance(side, ResponsesSystem):
@@ -145,12 +155,28 @@ async def arun_scores(
     judge_name = judge if isinstance(judge, str) else type(judge).__name__
     directory = Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    check_manifest(directory, {"kind": "scores", "prompts": _digest(prompts_path), "system": side.name,
-                               "system_file": _digest(system) if isinstance(side, ResponsesSystem) else None,
-                               "judge": judge_name, "criteria": default.version if default else None})
-    the_judge = judge if not isinstance(judge, str) else Judge(
-        judge, base_url=judge_base_url, max_concurrency=concurrency, criteria_per_call=criteria_per_call,
-        cache=directory / "judge_cache.sqlite")
+    check_manifest(
+        directory,
+        {
+            "kind": "scores",
+            "prompts": _digest(prompts_path),
+            "system": side.name,
+            "system_file": _digest(system) if isinstance(side, ResponsesSystem) else None,
+            "judge": judge_name,
+            "criteria": default.version if default else None,
+        },
+    )
+    the_judge = (
+        judge
+        if not isinstance(judge, str)
+        else Judge(
+            judge,
+            base_url=judge_base_url,
+            max_concurrency=concurrency,
+            criteria_per_call=criteria_per_call,
+            cache=directory / "judge_cache.sqlite",
+        )
+    )
     runner = SystemSide(side, directory / "responses.jsonl", concurrency)
     log = JsonlLog(directory / "scores.jsonl")
     done = {}
@@ -160,7 +186,9 @@ async def arun_scores(
             done[entry.id] = entry
     todo = [item for item in items if item.id not in done]
     with EvalProgress(enabled=progress) as bars:
-        stage_gen = bars.stage("generate", total=len(items), completed=len(items) - len(todo)) if side.is_model else None
+        stage_gen = (
+            bars.stage("generate", total=len(items), completed=len(items) - len(todo)) if side.is_model else None
+        )
         stage = bars.stage("judge", total=len(items), completed=len(items) - len(todo))
 
         async def one(item: PromptItem) -> PromptScores:
@@ -174,8 +202,12 @@ async def arun_scores(
                 card = await the_judge.ascore(text, chosen, task=item.prompt)
                 # A partial scorecard is not a score (DESIGN): its overall stays out of the mean.
                 entry = PromptScores(
-                    id=item.id, prompt=item.prompt, overall=card.overall if not card.unscored else None,
-                    scores={s.criterion_id: {"level": s.level, "score": s.score, "reason": s.reason} for s in card.scores},
+                    id=item.id,
+                    prompt=item.prompt,
+                    overall=card.overall if not card.unscored else None,
+                    scores={
+                        s.criterion_id: {"level": s.level, "score": s.score, "reason": s.reason} for s in card.scores
+                    },
                     unscored={u.criterion_id: u.reason for u in card.unscored},
                     dimensions={d.name: d.score for d in card.dimensions},
                 )

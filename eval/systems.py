@@ -150,7 +150,11 @@ class ModelSystem:
 
 
 def resolve_system(
-    value: str, *, base_url: str | None = None, reflect: bool = False, criteria: CriteriaSet | None = None,
+    value: str,
+    *,
+    base_url: str | None = None,
+    reflect: bool = False,
+    criteria: CriteriaSet | None = None,
     option: str = "--system",
 ) -> ResponsesSystem | ModelSystem:
     """A responses file when `value` names an existing file (or ends in .jsonl), else a model spec."""

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from writer_r1.graphs.context import CriteriaContext, ReflectionContext
     from writer_r1.graphs.criteria import abuild_criteria, astream_criteria, build_criteria
+    from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
     from writer_r1.graphs.reflection import ReflectionResult, areflect, reflect
     from writer_r1.graphs.reflective_model import ReflectiveChatModel
-    from writer_r1.graphs.library_reuse import acriteria_for, criteria_for
 
 _EXPORTS = {
     "CriteriaContext": "writer_r1.graphs.context",

@@ -247,7 +247,9 @@ class ReflectionContext(ModelContext):
     )
     use_library: bool = field(
         default=True,
-        metadata={"description": "Reuse or adapt stored criteria (and store new ones); off: always build, store nothing."},
+        metadata={
+            "description": "Reuse or adapt stored criteria (and store new ones); off: always build, store nothing."
+        },
     )
     draft_temperature: float = field(default=0.8, metadata={"description": "Temperature of the first draft."})
     revise_temperature: float | None = field(default=0.7, metadata={"description": "Temperature of revisions."})

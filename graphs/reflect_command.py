@@ -164,7 +164,9 @@ async def _run(task: str, inputs: dict[str, Any], context: Any, view: ProgressVi
 
 def _nonempty_draft(text: str, source: str) -> str:
     if not text.strip():
-        raise UserError(f"the draft ({source}) is empty: give a draft with text, or leave out --draft to have one written")
+        raise UserError(
+            f"the draft ({source}) is empty: give a draft with text, or leave out --draft to have one written"
+        )
     return text
 
 

@@ -108,7 +108,10 @@ def acceptance(
             return True, "first scored evaluation"
         gain = shared[1] - shared[0]
         if gain >= -1e-12:
-            return True, f"complete evaluation replaces an incomplete one (gain {gain:+.3f} on {shared[2]} shared criteria)"
+            return (
+                True,
+                f"complete evaluation replaces an incomplete one (gain {gain:+.3f} on {shared[2]} shared criteria)",
+            )
     if gain + 1e-12 >= min_gain:
         return True, f"gain {gain:+.3f}"
     fixes = constraint_fixes(best, candidate)
@@ -145,12 +148,7 @@ def stop_reason(
     best: Scorecard, *, iterations: int, stale_rounds: int, context: ReflectionContext
 ) -> StopReason | None:
     """Why the loop stops now, or None to go on (an incomplete card never reaches the target)."""
-    if (
-        best.overall is not None
-        and best.complete
-        and best.overall >= context.target_score
-        and best.constraints_passed
-    ):
+    if best.overall is not None and best.complete and best.overall >= context.target_score and best.constraints_passed:
         return "target_reached"
     if iterations >= context.max_iterations:
         return "max_iterations"

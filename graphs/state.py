@@ -58,7 +58,9 @@ class CriteriaState(CriteriaInput, CriteriaOutput):
         default_factory=list, description="Checkable constraints the extractor found in the task statement."
     )
     categories: list[Category] = Field(default_factory=list, description="The latest axial categories.")
-    probes: list[str] = Field(default_factory=list, description="What the latest theoretical samples were asked to probe.")
+    probes: list[str] = Field(
+        default_factory=list, description="What the latest theoretical samples were asked to probe."
+    )
     coded_upto: int = Field(default=0, description="texts[:coded_upto] are coded; the rest wait for the coder.")
     batch_start: int = Field(default=0, description="First text of the latest batch (its codes measure saturation).")
     codes: Annotated[list[Code], operator.add] = Field(default_factory=list)

@@ -235,7 +235,9 @@ class VectorIndex:
             "meta": self.meta,
             "keyed_fields": list(self.keyed_fields),
             "partitions": prefixes,
-            "items": [[label, prefix, key, self.item_vectors.get(label, [])] for label, (prefix, key) in self.items.items()],
+            "items": [
+                [label, prefix, key, self.item_vectors.get(label, [])] for label, (prefix, key) in self.items.items()
+            ],
             "tokens": {str(label): tokens for label, tokens in self.tokens.items()},
         }
         encoded = json.dumps(header, separators=(",", ":")).encode()

@@ -34,7 +34,7 @@ def primary_code(code: str | None) -> str:
 
 
 def language_label(code: str | None) -> str | None:
-    """"Chinese (zh)" for a non-English code, None for English, an empty or an unknown-to-detection code."""
+    """ "Chinese (zh)" for a non-English code, None for English, an empty or an unknown-to-detection code."""
     primary = primary_code(code)
     if not primary or primary in {"en", "unknown", "und"}:
         return None

@@ -175,7 +175,9 @@ class _LocalClassifier:
             import torch
             from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
         except ImportError as error:
-            raise UserError("ClassifierReward in process needs torch and transformers: pip install 'writer-r1[train]'") from error
+            raise UserError(
+                "ClassifierReward in process needs torch and transformers: pip install 'writer-r1[train]'"
+            ) from error
         self.settings = settings
         self.torch = torch
         device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -188,7 +190,9 @@ class _LocalClassifier:
             dtype = named
         config = AutoConfig.from_pretrained(settings.model)
         if config.num_labels != 1:
-            raise UserError(f"{settings.model} has {config.num_labels} labels; a reward model has one (its logit is the reward)")
+            raise UserError(
+                f"{settings.model} has {config.num_labels} labels; a reward model has one (its logit is the reward)"
+            )
         self.tokenizer = AutoTokenizer.from_pretrained(settings.model)
         model = AutoModelForSequenceClassification.from_pretrained(settings.model, dtype=dtype)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
@@ -266,7 +270,9 @@ class _ServedClassifier:
             body["truncation_side"] = "left"
         return body
 
-    async def _one(self, client: Any, semaphore: asyncio.Semaphore, messages: list[dict[str, str]]) -> tuple[float | None, bool]:
+    async def _one(
+        self, client: Any, semaphore: asyncio.Semaphore, messages: list[dict[str, str]]
+    ) -> tuple[float | None, bool]:
         import httpx
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -277,8 +283,10 @@ class _ServedClassifier:
 
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.settings.retries + 1), wait=wait_exponential(multiplier=0.2, max=2.0),
-                retry=retry_if_exception(retryable), reraise=True,
+                stop=stop_after_attempt(self.settings.retries + 1),
+                wait=wait_exponential(multiplier=0.2, max=2.0),
+                retry=retry_if_exception(retryable),
+                reraise=True,
             ):
                 with attempt:
                     async with semaphore:

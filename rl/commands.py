@@ -14,7 +14,9 @@ from writer_r1.core.errors import UserError
 if TYPE_CHECKING:
     from writer_r1.core.criteria import CriteriaSet
 
-train_app = typer.Typer(help="Train with TRL: SFT on reflections, GRPO with criteria and constraint rewards.", no_args_is_help=True)
+train_app = typer.Typer(
+    help="Train with TRL: SFT on reflections, GRPO with criteria and constraint rewards.", no_args_is_help=True
+)
 data_app = typer.Typer(help="Build training datasets.", no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -79,12 +81,26 @@ def read_criteria(path: Path) -> CriteriaSet:
 def data_prepare(
     prompts: Annotated[Path, typer.Option("--prompts", help="JSONL with a 'prompt' field, or one prompt per line.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the GRPO dataset (JSONL).")],
-    criteria: Annotated[Path | None, typer.Option("--criteria", help="One criteria JSON file for every prompt.")] = None,
-    build_criteria: Annotated[bool, typer.Option("--build-criteria", help="Criteria per prompt from the library, or built.")] = False,
-    model: Annotated[str | None, typer.Option("--model", help="Model spec: builds criteria, and extracts constraints with the LLM extractor (rules only without it).")] = None,
+    criteria: Annotated[
+        Path | None, typer.Option("--criteria", help="One criteria JSON file for every prompt.")
+    ] = None,
+    build_criteria: Annotated[
+        bool, typer.Option("--build-criteria", help="Criteria per prompt from the library, or built.")
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model spec: builds criteria, and extracts constraints with the LLM extractor (rules only without it).",
+        ),
+    ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible server URL.")] = None,
-    library: Annotated[Path | None, typer.Option("--library", help="Criteria library (SQLite) for --build-criteria.")] = None,
-    conversational: Annotated[bool, typer.Option("--conversational/--standard", help="Prompt as chat messages.")] = True,
+    library: Annotated[
+        Path | None, typer.Option("--library", help="Criteria library (SQLite) for --build-criteria.")
+    ] = None,
+    conversational: Annotated[
+        bool, typer.Option("--conversational/--standard", help="Prompt as chat messages.")
+    ] = True,
 ) -> None:
     """Build a GRPO dataset: prompt, criteria (JSON) and constraints (JSON) per row."""
     from writer_r1.core.asyncio_utils import run_sync
@@ -97,7 +113,9 @@ def data_prepare(
     tasks = read_prompts(prompts)
     extractor = load_chat_model(model, base_url=base_url) if model is not None else None
     rows = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         progress = bar.add_task("preparing prompts", total=len(tasks))
         for task in tasks:
             if shared is not None:
@@ -106,15 +124,20 @@ def data_prepare(
                 from writer_r1.graphs.library_reuse import DEFAULT_LIBRARY, criteria_for
 
                 row_criteria = criteria_for(
-                    task, library=str(library) if library is not None else DEFAULT_LIBRARY, model=model, base_url=base_url
+                    task,
+                    library=str(library) if library is not None else DEFAULT_LIBRARY,
+                    model=model,
+                    base_url=base_url,
                 )
             specs = run_sync(extract_constraints(task, extractor))
             constraints = [spec.model_dump(mode="json", exclude_none=True) for spec in specs]
-            rows.append({
-                "prompt": [{"role": "user", "content": task}] if conversational else task,
-                "criteria": row_criteria.model_dump_json(),
-                "constraints": json.dumps(constraints, ensure_ascii=False),
-            })
+            rows.append(
+                {
+                    "prompt": [{"role": "user", "content": task}] if conversational else task,
+                    "criteria": row_criteria.model_dump_json(),
+                    "constraints": json.dumps(constraints, ensure_ascii=False),
+                }
+            )
             bar.advance(progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -123,9 +146,16 @@ def data_prepare(
 
 @data_app.command("sft")
 def data_sft(
-    memory: Annotated[Path, typer.Option("--memory", help="Experience memory (SQLite path) filled by writer-r1 reflect.")],
+    memory: Annotated[
+        Path, typer.Option("--memory", help="Experience memory (SQLite path) filled by writer-r1 reflect.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the SFT dataset (JSONL, TRL messages format).")],
-    kind: Annotated[str, typer.Option("--kind", help="best: task → best draft; reflection: draft + scorecard → reflection and revision.")] = "best",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="best: task → best draft; reflection: draft + scorecard → reflection and revision."
+        ),
+    ] = "best",
 ) -> None:
     """Build an SFT dataset from the reflections stored in an experience memory."""
     from writer_r1.memory.experience import ExperienceMemory

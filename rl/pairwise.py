@@ -55,11 +55,19 @@ logger = logging.getLogger(__name__)
 GENERIC_CRITERIA = CriteriaSet.model_validate(
     {
         "task": "",
-        "dimensions": [{"name": "Overall", "criteria": [{
-            "id": "overall_quality", "name": "Overall quality",
-            "description": "How well the text fulfils the task: content, structure, style and correctness of language.",
-            "levels": [{"anchor": "fails the task"}, {"anchor": "adequate"}, {"anchor": "excellent"}],
-        }]}],
+        "dimensions": [
+            {
+                "name": "Overall",
+                "criteria": [
+                    {
+                        "id": "overall_quality",
+                        "name": "Overall quality",
+                        "description": "How well the text fulfils the task: content, structure, style and correctness of language.",
+                        "levels": [{"anchor": "fails the task"}, {"anchor": "adequate"}, {"anchor": "excellent"}],
+                    }
+                ],
+            }
+        ],
     }
 )
 
@@ -148,7 +156,12 @@ class PairwiseReward(_Reward):
         self.seed = seed
         # The criteria judge's plumbing: one Judge built lazily from its spec, criteria parsed once per value.
         self.judging = CriteriaReward(
-            judge_model, base_url=base_url, max_concurrency=max_concurrency, retries=retries, cache=cache, library=library
+            judge_model,
+            base_url=base_url,
+            max_concurrency=max_concurrency,
+            retries=retries,
+            cache=cache,
+            library=library,
         )
 
     @property
@@ -178,9 +191,11 @@ class PairwiseReward(_Reward):
             return []
         if self.reference == "random":
             reference = self._reference_of(texts)
-            return list(await asyncio.gather(
-                *(self._bout(i, reference, texts, criteria, task) for i in range(len(texts)) if i != reference)
-            ))
+            return list(
+                await asyncio.gather(
+                    *(self._bout(i, reference, texts, criteria, task) for i in range(len(texts)) if i != reference)
+                )
+            )
         bouts: list[Bout] = []
         champion = 0
         for challenger in range(1, len(texts)):
@@ -190,15 +205,19 @@ class PairwiseReward(_Reward):
                 champion = challenger
         return bouts
 
-    async def bouts(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> tuple[list[list[int]], list[list[Bout]]]:
+    async def bouts(
+        self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]
+    ) -> tuple[list[list[int]], list[list[Bout]]]:
         """The groups (indices into the batch) and the comparisons of each, in group-local indices."""
         column = _column(kwargs, "criteria", len(completions))
         groups = consecutive_groups(prompts, self.num_generations)
         texts = [message_text(c) for c in completions]
-        results = await asyncio.gather(*(
-            self._group([texts[i] for i in group], self._criteria(column[group[0]]), task_text(prompts[group[0]]))
-            for group in groups
-        ))
+        results = await asyncio.gather(
+            *(
+                self._group([texts[i] for i in group], self._criteria(column[group[0]]), task_text(prompts[group[0]]))
+                for group in groups
+            )
+        )
         return groups, list(results)
 
     async def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
@@ -220,6 +239,9 @@ class PairwiseReward(_Reward):
             if valid:
                 log_metric("pairwise/consistent_fraction", sum(b.consistent for b in valid) / len(valid))
         if any(bout.share is None for bout in every):
-            logger.warning("%d of %d pairwise comparisons gave no valid verdict in both orders",
-                           sum(b.share is None for b in every), len(every))
+            logger.warning(
+                "%d of %d pairwise comparisons gave no valid verdict in both orders",
+                sum(b.share is None for b in every),
+                len(every),
+            )
         return rewards

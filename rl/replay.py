@@ -95,7 +95,12 @@ class ReplayRollout:
         completion_ids = [list(ids) for ids in completion_ids]
         replayed = [False] * len(prompts)
         if not training:  # evaluation measures the policy alone
-            return {"prompt_ids": prompt_ids, "completion_ids": completion_ids, "logprobs": logprobs, "replayed": replayed}
+            return {
+                "prompt_ids": prompt_ids,
+                "completion_ids": completion_ids,
+                "logprobs": logprobs,
+                "replayed": replayed,
+            }
         tokenizer = trainer.processing_class
         limit = trainer.max_completion_length
         for group in consecutive_groups(prompts, num_generations):

@@ -188,7 +188,9 @@ class ConstraintReward(_Reward):
             except ValueError as error:
                 raise UserError(f"the constraints column holds invalid JSON ({error}): {key[:120]}") from error
             if not isinstance(raw, list):
-                raise UserError(f"the constraints column must be a JSON list of {{id, kwargs}} objects, got {key[:120]}")
+                raise UserError(
+                    f"the constraints column must be a JSON list of {{id, kwargs}} objects, got {key[:120]}"
+                )
             try:
                 specs = [ConstraintSpec.model_validate(item) for item in raw]
             except ValueError as error:
@@ -213,14 +215,19 @@ class ConstraintReward(_Reward):
             for c, t in zip(column, tasks, strict=True)
         ]
 
-    async def results(self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[list[ConstraintResult]]:
+    async def results(
+        self, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]
+    ) -> list[list[ConstraintResult]]:
         """The constraint results of every completion against its row's constraints."""
         from writer_r1.constraints import averify
 
         specs = await self.specs_for(prompts, _column(kwargs, "constraints", len(completions)))
         verifier = self._model("verifier")
         reports = await asyncio.gather(
-            *(averify(message_text(text), spec, llm_verifier=verifier) for text, spec in zip(completions, specs, strict=True))
+            *(
+                averify(message_text(text), spec, llm_verifier=verifier)
+                for text, spec in zip(completions, specs, strict=True)
+            )
         )
         return [list(report.results) for report in reports]
 
@@ -403,8 +410,10 @@ class CriteriaReward(_Reward):
         if log_extra is None:
             return
         column = _column(kwargs, "criteria", len(cards))
-        log_extra(f"{name or self.__name__}/weakest_criterion",
-                  [weakest_criterion(card, self.criteria_of(value)) for card, value in zip(cards, column, strict=True)])
+        log_extra(
+            f"{name or self.__name__}/weakest_criterion",
+            [weakest_criterion(card, self.criteria_of(value)) for card, value in zip(cards, column, strict=True)],
+        )
 
 
 def _default_spec() -> str:
@@ -465,7 +474,9 @@ def consecutive_groups(prompts: list[Any], num_generations: int | None = None) -
     return groups
 
 
-async def call_reward(func: Any, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]) -> list[float | None]:
+async def call_reward(
+    func: Any, prompts: list[Any], completions: list[Any], kwargs: dict[str, Any]
+) -> list[float | None]:
     """Call any TRL reward function the way TRL does (keywords over the batch) and check what it returns.
 
     An async function (or a callable class with an async `__call__`) is awaited; a sync one runs in a
@@ -573,11 +584,22 @@ class MixedReward(_Reward):
             raise UserError("give MixedReward either quality=... or the criteria judge's judge_model, not both")
         if quality is not None and not callable(quality):
             raise UserError(f"quality must be a TRL reward function (a callable), got {type(quality).__name__}")
-        self.quality = quality if quality is not None else CriteriaReward(
-            judge_model, base_url=base_url, max_concurrency=max_concurrency, criteria_per_call=criteria_per_call,
-            retries=retries, cache=cache, library=library,
+        self.quality = (
+            quality
+            if quality is not None
+            else CriteriaReward(
+                judge_model,
+                base_url=base_url,
+                max_concurrency=max_concurrency,
+                criteria_per_call=criteria_per_call,
+                retries=retries,
+                cache=cache,
+                library=library,
+            )
         )
-        self.compliance = ConstraintReward(verifier_model=verifier_model, extractor_model=extractor_model, base_url=base_url)
+        self.compliance = ConstraintReward(
+            verifier_model=verifier_model, extractor_model=extractor_model, base_url=base_url
+        )
         self.margin = margin
         self.severity_weight = severity_weight
         self.fallback_penalty = fallback_penalty
@@ -609,9 +631,15 @@ class MixedReward(_Reward):
         groups = consecutive_groups(prompts, self.num_generations)
         for group in groups:
             mixed, [mix] = rlmr_mix(
-                [quality[i] for i in group], [passed[i] for i in group], len(group),
-                failures=[failures[i] for i in group], margin=self.margin, severity_weight=self.severity_weight,
-                fallback_penalty=self.fallback_penalty, mode=self.mode, batch_spread=batch_spread,
+                [quality[i] for i in group],
+                [passed[i] for i in group],
+                len(group),
+                failures=[failures[i] for i in group],
+                margin=self.margin,
+                severity_weight=self.severity_weight,
+                fallback_penalty=self.fallback_penalty,
+                mode=self.mode,
+                batch_spread=batch_spread,
             )
             for index, value in zip(group, mixed, strict=True):
                 rewards[index] = value

@@ -201,8 +201,14 @@ def rlmr_rewards(
         True
     """
     return rlmr_mix(
-        quality, passed, num_generations, failures=failures, margin=margin,
-        severity_weight=severity_weight, fallback_penalty=fallback_penalty, mode=mode,
+        quality,
+        passed,
+        num_generations,
+        failures=failures,
+        margin=margin,
+        severity_weight=severity_weight,
+        fallback_penalty=fallback_penalty,
+        mode=mode,
     )[0]
 
 
@@ -228,9 +234,7 @@ def rlmr_mix(
     if any(q is not None and not (math.isfinite(q) and abs(q) <= MAX_QUALITY) for q in quality):
         raise UserError(f"quality values must be finite numbers within ±{MAX_QUALITY:g}, or None")
     if len(quality) != len(passed) or len(quality) % num_generations:
-        raise UserError(
-            f"{len(quality)} qualities and {len(passed)} verdicts do not form groups of {num_generations}"
-        )
+        raise UserError(f"{len(quality)} qualities and {len(passed)} verdicts do not form groups of {num_generations}")
     _check_passed(passed)
     failures = list(failures) if failures is not None else [0 if ok else 1 for ok in passed]
     if len(failures) != len(passed):
@@ -244,8 +248,13 @@ def rlmr_mix(
     for start in range(0, len(quality), num_generations):
         end = start + num_generations
         group_rewards, mix = _mix_group(
-            quality[start:end], [bool(p) for p in passed[start:end]], failures[start:end],
-            margin=margin, severity_weight=severity_weight, fallback_penalty=fallback_penalty, mode=mode,
+            quality[start:end],
+            [bool(p) for p in passed[start:end]],
+            failures[start:end],
+            margin=margin,
+            severity_weight=severity_weight,
+            fallback_penalty=fallback_penalty,
+            mode=mode,
             batch_spread=batch_spread,
         )
         rewards.extend(group_rewards)
@@ -253,12 +262,12 @@ def rlmr_mix(
     return rewards, groups
 
 
-def check_mixing(
-    *, margin: float, severity_weight: float, fallback_penalty: float, mode: str = "below_mean"
-) -> None:
+def check_mixing(*, margin: float, severity_weight: float, fallback_penalty: float, mode: str = "below_mean") -> None:
     """Validate RLMR's settings: δ must be positive for the guarantee to be strict."""
     if not (math.isfinite(margin) and margin > 0):
-        raise UserError(f"margin (δ) must be a positive number, got {margin}: with δ = 0 the best violator can tie the mean")
+        raise UserError(
+            f"margin (δ) must be a positive number, got {margin}: with δ = 0 the best violator can tie the mean"
+        )
     if not (math.isfinite(severity_weight) and severity_weight >= 0):
         raise UserError(f"severity_weight must be >= 0, got {severity_weight}")
     if not (math.isfinite(fallback_penalty) and fallback_penalty >= 0):
@@ -267,9 +276,7 @@ def check_mixing(
         raise UserError(f"mode must be one of {', '.join(MIX_MODES)}, got {mode!r}")
 
 
-def fixed_weight_rewards(
-    quality: Sequence[float], passed: Sequence[bool], weight: float
-) -> list[float]:
+def fixed_weight_rewards(quality: Sequence[float], passed: Sequence[bool], weight: float) -> list[float]:
     """The baseline RLMR improves on: `w_i − c·v_i` with one fixed `c` for every group."""
     _check_passed(passed)
     return [q - (0.0 if ok else weight) for q, ok in zip(quality, passed, strict=True)]

@@ -130,7 +130,9 @@ class RewardSettings(BaseModel):
 
     def needs_criteria(self) -> bool:
         """Whether the dataset must carry a `criteria` column (the criteria judge scores against it)."""
-        return self.type == "criteria" or (self.type == "mixed" and (self.quality is None or self.quality.type == "criteria"))
+        return self.type == "criteria" or (
+            self.type == "mixed" and (self.quality is None or self.quality.type == "criteria")
+        )
 
 
 class ReplaySettings(BaseModel):
@@ -221,21 +223,29 @@ def build_reward(settings: RewardSettings, *, num_generations: int | None = None
     if settings.type == "constraints":
         return ConstraintReward(**models, base_url=settings.judge_base_url)
     judge: _JudgeOptions = {
-        "base_url": settings.judge_base_url, "max_concurrency": settings.max_concurrency,
-        "criteria_per_call": settings.criteria_per_call, "retries": settings.retries, "cache": settings.cache,
+        "base_url": settings.judge_base_url,
+        "max_concurrency": settings.max_concurrency,
+        "criteria_per_call": settings.criteria_per_call,
+        "retries": settings.retries,
+        "cache": settings.cache,
         "library": settings.library,
     }
     if settings.type == "criteria":
         return CriteriaReward(settings.judge_model, **judge)
     mixing: _MixingOptions = {
-        "margin": settings.margin, "severity_weight": settings.severity_weight,
-        "fallback_penalty": settings.fallback_penalty, "mode": settings.mode, "num_generations": num_generations,
+        "margin": settings.margin,
+        "severity_weight": settings.severity_weight,
+        "fallback_penalty": settings.fallback_penalty,
+        "mode": settings.mode,
+        "num_generations": num_generations,
     }
     quality = settings.quality
     if quality is None:
         return MixedReward(settings.judge_model, **judge, **models, **mixing)
     return MixedReward(
-        quality=build_quality(settings, num_generations=num_generations), **models, base_url=settings.judge_base_url,
+        quality=build_quality(settings, num_generations=num_generations),
+        **models,
+        base_url=settings.judge_base_url,
         **mixing,
     )
 
@@ -248,9 +258,13 @@ def build_quality(settings: RewardSettings, *, num_generations: int | None = Non
 
         override = quality if quality is not None else CriteriaQuality()
         return CriteriaReward(
-            override.judge_model or settings.judge_model, base_url=override.judge_base_url or settings.judge_base_url,
-            max_concurrency=settings.max_concurrency, criteria_per_call=settings.criteria_per_call,
-            retries=settings.retries, cache=settings.cache, library=settings.library,
+            override.judge_model or settings.judge_model,
+            base_url=override.judge_base_url or settings.judge_base_url,
+            max_concurrency=settings.max_concurrency,
+            criteria_per_call=settings.criteria_per_call,
+            retries=settings.retries,
+            cache=settings.cache,
+            library=settings.library,
         )
     if quality.type == "classifier":
         from writer_r1.rl.classifier import ClassifierReward
@@ -260,10 +274,14 @@ def build_quality(settings: RewardSettings, *, num_generations: int | None = Non
         from writer_r1.rl.pairwise import PairwiseReward
 
         return PairwiseReward(
-            quality.judge_model or settings.judge_model, reference=quality.reference, seed=quality.seed,
-            num_generations=num_generations, base_url=quality.judge_base_url or settings.judge_base_url,
+            quality.judge_model or settings.judge_model,
+            reference=quality.reference,
+            seed=quality.seed,
+            num_generations=num_generations,
+            base_url=quality.judge_base_url or settings.judge_base_url,
             max_concurrency=quality.max_concurrency or settings.max_concurrency,
-            retries=settings.retries if quality.retries is None else quality.retries, cache=settings.cache,
+            retries=settings.retries if quality.retries is None else quality.retries,
+            cache=settings.cache,
             library=settings.library,
         )
     return load_callable(quality.function, quality.kwargs)

@@ -82,7 +82,9 @@ def load(nltk_data: Path) -> OfficialChecker | None:
         True
     """
     loaded = sys.modules.get("lm_eval")
-    if loaded is not None:  # a second load: our stand-in (its __spec__ is None, so find_spec would raise) or the real one
+    if (
+        loaded is not None
+    ):  # a second load: our stand-in (its __spec__ is None, so find_spec would raise) or the real one
         package_root = Path(next(iter(loaded.__path__)))
     else:
         spec = importlib.util.find_spec("lm_eval")

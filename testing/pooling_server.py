@@ -63,7 +63,9 @@ def lexical_score(tokens: list[Any]) -> float:
 
 def _content(content: Any) -> str:
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type", "text") == "text")
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type", "text") == "text"
+        )
     return "" if content is None else str(content)
 
 
@@ -238,8 +240,14 @@ class PoolingServer:
         else:
             data = [{"index": i, "label": "LABEL_0", "probs": [s], "num_classes": 1} for i, s in enumerate(scores)]
             prefix = "classify"
-        body = {"id": f"{prefix}-{uuid.uuid4().hex}", "object": "list", "created": int(time.time()), "model": model,
-                "data": data, "usage": usage}
+        body = {
+            "id": f"{prefix}-{uuid.uuid4().hex}",
+            "object": "list",
+            "created": int(time.time()),
+            "model": model,
+            "data": data,
+            "usage": usage,
+        }
         encoded = json.dumps(body).encode()
         if fault == "truncated":
             encoded = encoded[: max(1, len(encoded) // 2)]
@@ -298,4 +306,6 @@ def _error(message: str, kind: str, code: int) -> bytes:
 
 def scores_of(body: dict[str, Any]) -> Sequence[float]:
     """The scores in a `/classify` or `/pooling` answer, in input order."""
-    return [float((item.get("probs") or item.get("data"))[0]) for item in sorted(body["data"], key=lambda d: d["index"])]
+    return [
+        float((item.get("probs") or item.get("data"))[0]) for item in sorted(body["data"], key=lambda d: d["index"])
+    ]

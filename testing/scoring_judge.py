@@ -83,7 +83,7 @@ def judged_text(prompt: str) -> str | None:
     end = prompt.find(f"\n{delimiter}\n", start - 1)
     if end < 0:
         return None
-    return prompt[start:max(start, end)]
+    return prompt[start : max(start, end)]
 
 
 def criteria_levels(request: Mapping[str, Any], prompt: str) -> dict[str, int]:

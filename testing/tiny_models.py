@@ -29,8 +29,12 @@ CORPUS = [
 
 
 def tiny_qwen2(
-    directory: str | Path, *, head: Literal["causal", "classifier"] = "classifier", seed: int = 0,
-    max_position_embeddings: int = 256, corpus: Sequence[str] = CORPUS,
+    directory: str | Path,
+    *,
+    head: Literal["causal", "classifier"] = "classifier",
+    seed: int = 0,
+    max_position_embeddings: int = 256,
+    corpus: Sequence[str] = CORPUS,
 ) -> Path:
     """Build and save a tiny random Qwen2 (`causal` LM or one-label `classifier`) and its tokenizer in `directory`.
 
@@ -52,16 +56,26 @@ def tiny_qwen2(
     )
     tokenizer_model.train_from_iterator(list(corpus), trainer=trainer)
     tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer_model, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
+        tokenizer_object=tokenizer_model,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
         model_max_length=max_position_embeddings,
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(directory)
     # num_labels goes to PreTrainedConfig through **kwargs, which Qwen2Config's typed signature leaves out
     config = transformers.Qwen2Config(  # type: ignore[call-arg]
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=max_position_embeddings,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=head == "causal",
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=max_position_embeddings,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=head == "causal",
         num_labels=1,
     )
     model: transformers.PreTrainedModel

@@ -82,7 +82,10 @@ def test_postgres_store_searches_by_meaning_without_pgvector(postgres_url: str) 
 
 def test_postgres_index_follows_writes_of_another_connection(postgres_url: str) -> None:
     embeddings = LexicalEmbeddings(256)
-    with open_store(postgres_url, embeddings=embeddings) as reader, open_store(postgres_url, embeddings=embeddings) as writer:
+    with (
+        open_store(postgres_url, embeddings=embeddings) as reader,
+        open_store(postgres_url, embeddings=embeddings) as writer,
+    ):
         assert reader.search(("docs",), query="lighthouse") == []  # builds the (empty) index now
         writer.put(("docs",), "keeper", {"text": "a lighthouse keeper", "task_key": "k1"})
         assert [item.key for item in reader.search(("docs",), query="lighthouse keeper")] == ["keeper"]

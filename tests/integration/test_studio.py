@@ -128,7 +128,9 @@ def test_reflection_graph_runs_through_the_sdk_against_a_loopback_server(studio_
         client = get_client(url=studio_server)
         assistant = (await client.assistants.search(graph_id="reflection", limit=1))[0]
         schemas = await client.assistants.get_schemas(assistant["assistant_id"])
-        assert {"max_iterations", "target_score", "patience", "min_gain"} <= set(schemas["context_schema"]["properties"])
+        assert {"max_iterations", "target_score", "patience", "min_gain"} <= set(
+            schemas["context_schema"]["properties"]
+        )
         return await client.runs.wait(
             None,
             "reflection",

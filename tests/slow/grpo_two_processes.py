@@ -30,11 +30,16 @@ class RecordingMixedReward(MixedReward):
         rewards = await super().__call__(prompts, completions, **kwargs)
         quality = await self._quality(prompts, completions, kwargs)  # the judge cache answers: no new request
         results = await self.compliance.results(prompts, completions, kwargs)
-        self.batches.append({
-            "tasks": [task_text(p) for p in prompts], "texts": [message_text(c) for c in completions],
-            "rewards": rewards, "quality": quality, "passed": [all(r.passed is not False for r in row) for row in results],
-            "replayed": list(kwargs.get("replayed") or [False] * len(prompts)),
-        })
+        self.batches.append(
+            {
+                "tasks": [task_text(p) for p in prompts],
+                "texts": [message_text(c) for c in completions],
+                "rewards": rewards,
+                "quality": quality,
+                "passed": [all(r.passed is not False for r in row) for row in results],
+                "replayed": list(kwargs.get("replayed") or [False] * len(prompts)),
+            }
+        )
         return rewards
 
 
@@ -44,10 +49,26 @@ def main() -> None:
         parser.add_argument(name, required=True)
     args = parser.parse_args()
     rank = int(os.environ["RANK"])
-    settings = {"output_dir": str(Path(args.out) / "trainer"), "use_cpu": True, "report_to": "none", "seed": 0,
-                "save_strategy": "no", "logging_steps": 1, "disable_tqdm": True, "max_steps": 2, "learning_rate": 1e-4,
-                "num_generations": 4, "max_completion_length": 12, "temperature": 1.0}
-    reward = {"judge_model": "openai:loopback-model", "base_url": args.judge_url, "cache": args.cache, "num_generations": 4}
+    settings = {
+        "output_dir": str(Path(args.out) / "trainer"),
+        "use_cpu": True,
+        "report_to": "none",
+        "seed": 0,
+        "save_strategy": "no",
+        "logging_steps": 1,
+        "disable_tqdm": True,
+        "max_steps": 2,
+        "learning_rate": 1e-4,
+        "num_generations": 4,
+        "max_completion_length": 12,
+        "temperature": 1.0,
+    }
+    reward = {
+        "judge_model": "openai:loopback-model",
+        "base_url": args.judge_url,
+        "cache": args.cache,
+        "num_generations": 4,
+    }
 
     # 6 completions per process: TRL accepts it (12 in all, a multiple of 4), but groups would straddle processes.
     refused = None
@@ -63,10 +84,19 @@ def main() -> None:
     trainer = grpo_trainer(config, reward=recording, rollout_func=rollout)
     trainer.train()
     logged = [entry for entry in trainer.state.log_history if "rlmr/constraint_pass_rate" in entry]
-    Path(args.out, f"rank{rank}.json").write_text(json.dumps({
-        "rank": rank, "processes": trainer.accelerator.num_processes, "backend": str(trainer.accelerator.state.backend),
-        "refused": refused, "batches": recording.batches, "replayed": rollout.replayed, "steps": len(logged),
-    }))
+    Path(args.out, f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "rank": rank,
+                "processes": trainer.accelerator.num_processes,
+                "backend": str(trainer.accelerator.state.backend),
+                "refused": refused,
+                "batches": recording.batches,
+                "replayed": rollout.replayed,
+                "steps": len(logged),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

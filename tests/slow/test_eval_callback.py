@@ -10,9 +10,23 @@ from writer_r1.core.criteria import CriteriaSet
 
 pytestmark = pytest.mark.slow
 
-CRITERIA = CriteriaSet.model_validate({"dimensions": [{"name": "Craft", "criteria": [
-    {"id": "imagery", "name": "Imagery", "description": "Concrete images",
-     "levels": [{"anchor": "none"}, {"anchor": "vivid"}]}]}]})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "dimensions": [
+            {
+                "name": "Craft",
+                "criteria": [
+                    {
+                        "id": "imagery",
+                        "name": "Imagery",
+                        "description": "Concrete images",
+                        "levels": [{"anchor": "none"}, {"anchor": "vivid"}],
+                    }
+                ],
+            }
+        ]
+    }
+)
 
 
 def first_shown(request: dict) -> str:
@@ -25,19 +39,45 @@ def test_each_save_logs_a_win_rate_against_the_start_and_ifeval(tiny_model_dir, 
     reward_judge = make_loopback()
     eval_judge = make_loopback(responder=first_shown)
     dataset = tmp_path / "grpo.jsonl"
-    dataset.write_text("".join(json.dumps({"prompt": [{"role": "user", "content": f"Write about the sea {i}."}],
-                                           "criteria": CRITERIA.model_dump_json()}) + "\n" for i in range(2)))
+    dataset.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "prompt": [{"role": "user", "content": f"Write about the sea {i}."}],
+                    "criteria": CRITERIA.model_dump_json(),
+                }
+            )
+            + "\n"
+            for i in range(2)
+        )
+    )
     heldout = tmp_path / "heldout.jsonl"
     heldout.write_text("".join(json.dumps({"prompt": f"Describe a storm over harbour {i}."}) + "\n" for i in range(3)))
     config = TrainConfig(
         model=str(tiny_model_dir),
         dataset=str(dataset),
         reward={"type": "criteria", "judge_model": "openai:loopback-model", "judge_base_url": reward_judge.base_url},
-        eval={"prompts": str(heldout), "judge_model": "openai:eval-judge", "judge_base_url": eval_judge.base_url,
-              "max_new_tokens": 8, "ifeval": 3},
-        trainer={"output_dir": str(tmp_path / "out"), "use_cpu": True, "report_to": "none", "max_steps": 2,
-                 "logging_steps": 1, "save_strategy": "steps", "save_steps": 1, "learning_rate": 1e-4, "seed": 0,
-                 "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 8},
+        eval={
+            "prompts": str(heldout),
+            "judge_model": "openai:eval-judge",
+            "judge_base_url": eval_judge.base_url,
+            "max_new_tokens": 8,
+            "ifeval": 3,
+        },
+        trainer={
+            "output_dir": str(tmp_path / "out"),
+            "use_cpu": True,
+            "report_to": "none",
+            "max_steps": 2,
+            "logging_steps": 1,
+            "save_strategy": "steps",
+            "save_steps": 1,
+            "learning_rate": 1e-4,
+            "seed": 0,
+            "per_device_train_batch_size": 4,
+            "num_generations": 4,
+            "max_completion_length": 8,
+        },
     )
     trainer = grpo_trainer(config)
     trainer.train()

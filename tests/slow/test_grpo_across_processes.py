@@ -21,12 +21,23 @@ from writer_r1.core.criteria import CriteriaSet
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
-CRITERIA = CriteriaSet.model_validate({
-    "dimensions": [{"name": "Wonder", "criteria": [{
-        "id": "fantasy", "name": "Fantasy vocabulary", "description": "How much of the text is fantasy words",
-        "levels": [{"anchor": f"{10 * i} %"} for i in range(11)],
-    }]}],
-})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "dimensions": [
+            {
+                "name": "Wonder",
+                "criteria": [
+                    {
+                        "id": "fantasy",
+                        "name": "Fantasy vocabulary",
+                        "description": "How much of the text is fantasy words",
+                        "levels": [{"anchor": f"{10 * i} %"} for i in range(11)],
+                    }
+                ],
+            }
+        ],
+    }
+)
 # Replayed revisions: compliant (they hold "river"), so every group has a compliant member to rank violators
 # against, and short enough to fit max_completion_length (12 tokens) whole.
 TASKS = {"Tell a tale.": "Magic river.", "Describe a storm.": "The river storm."}
@@ -38,15 +49,27 @@ def _world(tmp_path: Path) -> tuple[Path, Path]:
     from writer_r1.memory.experience import ExperienceMemory
 
     river = json.dumps([{"id": "keywords:existence", "kwargs": {"keywords": ["river"]}}])
-    rows = [{"prompt": [{"role": "user", "content": task}], "criteria": CRITERIA.model_dump_json(), "constraints": river}
-            for task in TASKS for _ in range(8)]
+    rows = [
+        {"prompt": [{"role": "user", "content": task}], "criteria": CRITERIA.model_dump_json(), "constraints": river}
+        for task in TASKS
+        for _ in range(8)
+    ]
     data = tmp_path / "grpo.jsonl"
     data.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     memory_path = tmp_path / "memory.sqlite"
     with ExperienceMemory(str(memory_path), embeddings=LexicalEmbeddings()) as memory:
         for task, revision in TASKS.items():
-            memory.remember(Experience(task=task, reflection=Reflection(diagnosis="flat"), draft="draft",
-                                       revision=revision, score_before=0.1, score_after=0.9, accepted=True))
+            memory.remember(
+                Experience(
+                    task=task,
+                    reflection=Reflection(diagnosis="flat"),
+                    draft="draft",
+                    revision=revision,
+                    score_before=0.1,
+                    score_after=0.9,
+                    accepted=True,
+                )
+            )
     return data, memory_path
 
 
@@ -70,9 +93,27 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
     cache = tmp_path / "judge-cache.sqlite"
     out = tmp_path / "ranks"
     out.mkdir()
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               str(HERE / "grpo_two_processes.py"), "--model", str(tiny_model_dir), "--data", str(data),
-               "--judge-url", judge.base_url, "--cache", str(cache), "--memory", str(memory_path), "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(HERE / "grpo_two_processes.py"),
+        "--model",
+        str(tiny_model_dir),
+        "--data",
+        str(data),
+        "--judge-url",
+        judge.base_url,
+        "--cache",
+        str(cache),
+        "--memory",
+        str(memory_path),
+        "--out",
+        str(out),
+    ]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
@@ -109,8 +150,10 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
 
     assert violators  # the guarantee was exercised (the random policy rarely writes "river")
     # The two processes saw different completions (they split the generation batch, they did not duplicate it).
-    seen = [{(t, x) for batch in rank["batches"] for t, x in zip(batch["tasks"], batch["texts"], strict=True)}
-            for rank in ranks]
+    seen = [
+        {(t, x) for batch in rank["batches"] for t, x in zip(batch["tasks"], batch["texts"], strict=True)}
+        for rank in ranks
+    ]
     assert seen[0] != seen[1]
     # One shared SQLite judge cache: both processes wrote into it, and it holds each judged text's verdict. A fresh
     # reader with the judge gone (the server is stopped) scores every text from the cache, identically.
@@ -119,10 +162,17 @@ def test_two_processes_score_whole_groups_with_rlmr_and_share_judge_cache_and_me
     judge.stop()
     reader = CriteriaReward("openai:loopback-model", base_url=judge.base_url, cache=str(cache), retries=0)
     pairs = sorted(judged)
-    again = reader.score([[{"role": "user", "content": t}] for t, _ in pairs], [x for _, x in pairs],
-                         criteria=[CRITERIA.model_dump_json()] * len(pairs))
-    used = {(t, x): q for rank in ranks for batch in rank["batches"]
-            for t, x, q in zip(batch["tasks"], batch["texts"], batch["quality"], strict=True)}
+    again = reader.score(
+        [[{"role": "user", "content": t}] for t, _ in pairs],
+        [x for _, x in pairs],
+        criteria=[CRITERIA.model_dump_json()] * len(pairs),
+    )
+    used = {
+        (t, x): q
+        for rank in ranks
+        for batch in rank["batches"]
+        for t, x, q in zip(batch["tasks"], batch["texts"], batch["quality"], strict=True)
+    }
     assert again == [used[pair] for pair in pairs]
     # The experience memory both processes replayed from is intact and unchanged.
     with ExperienceMemory(str(memory_path), embeddings=LexicalEmbeddings()) as memory:

@@ -32,15 +32,43 @@ def test_structured_calls_on_the_tiny_model_are_schema_valid(tiny_model_dir) -> 
 
 def test_a_reflection_run_on_the_tiny_model_ends_with_a_scored_scorecard(tiny_model_dir, tmp_path) -> None:
     pytest.importorskip("xgrammar", reason="xgrammar is not installed (it comes with the [hf] extra)")
-    criteria = {"task": "a sea story", "dimensions": [{"name": "Craft", "criteria": [{
-        "id": "imagery", "name": "Imagery", "description": "Concrete images",
-        "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}]}]}]}
+    criteria = {
+        "task": "a sea story",
+        "dimensions": [
+            {
+                "name": "Craft",
+                "criteria": [
+                    {
+                        "id": "imagery",
+                        "name": "Imagery",
+                        "description": "Concrete images",
+                        "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}],
+                    }
+                ],
+            }
+        ],
+    }
     path = tmp_path / "criteria.json"
     path.write_text(json.dumps(criteria), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "writer_r1.cli", "reflect", "--model", f"hf:{tiny_model_dir}", "--criteria", str(path),
-         "--task", "Write about the sea.", "--max-iterations", "1", "--json"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "writer_r1.cli",
+            "reflect",
+            "--model",
+            f"hf:{tiny_model_dir}",
+            "--criteria",
+            str(path),
+            "--task",
+            "Write about the sea.",
+            "--max-iterations",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)

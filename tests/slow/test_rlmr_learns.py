@@ -19,13 +19,24 @@ from writer_r1.core.criteria import CriteriaSet
 pytestmark = pytest.mark.slow
 
 PROMPT = "Tell a tale."
-CRITERIA = CriteriaSet.model_validate({
-    "task": PROMPT,
-    "dimensions": [{"name": "Wonder", "criteria": [{
-        "id": "fantasy", "name": "Fantasy vocabulary", "description": "How much of the text is fantasy words",
-        "levels": [{"anchor": f"{5 * i} % of the words are fantasy words"} for i in range(21)],
-    }]}],
-})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "task": PROMPT,
+        "dimensions": [
+            {
+                "name": "Wonder",
+                "criteria": [
+                    {
+                        "id": "fantasy",
+                        "name": "Fantasy vocabulary",
+                        "description": "How much of the text is fantasy words",
+                        "levels": [{"anchor": f"{5 * i} % of the words are fantasy words"} for i in range(21)],
+                    }
+                ],
+            }
+        ],
+    }
+)
 RIVER = [{"id": "keywords:existence", "kwargs": {"keywords": ["river"]}}]
 
 
@@ -43,18 +54,35 @@ def test_grpo_with_rlmr_raises_quality_and_constraint_pass_rate_together(fantasy
     from writer_r1.testing.scoring_judge import FANTASY_WORDS, LexicalShare, scoring_rule_responder
 
     judge = make_loopback(responder=scoring_rule_responder(LexicalShare(FANTASY_WORDS)))
-    row = {"prompt": [{"role": "user", "content": PROMPT}], "criteria": CRITERIA.model_dump_json(),
-           "constraints": json.dumps(RIVER)}
+    row = {
+        "prompt": [{"role": "user", "content": PROMPT}],
+        "criteria": CRITERIA.model_dump_json(),
+        "constraints": json.dumps(RIVER),
+    }
     data = tmp_path / "grpo.jsonl"
     data.write_text("\n".join(json.dumps(row) for _ in range(32)) + "\n")
     steps = 45
     config = TrainConfig(
-        model=str(fantasy_model_dir), dataset=str(data),
+        model=str(fantasy_model_dir),
+        dataset=str(data),
         reward={"type": "mixed", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url},
-        trainer={"output_dir": str(tmp_path / "out"), "use_cpu": True, "report_to": "none", "save_strategy": "no",
-                 "logging_steps": 1, "disable_tqdm": True, "seed": 0, "max_steps": steps, "beta": 0.0,
-                 "learning_rate": 5e-3, "lr_scheduler_type": "constant", "num_generations": 8,
-                 "per_device_train_batch_size": 16, "max_completion_length": 24, "temperature": 1.0},
+        trainer={
+            "output_dir": str(tmp_path / "out"),
+            "use_cpu": True,
+            "report_to": "none",
+            "save_strategy": "no",
+            "logging_steps": 1,
+            "disable_tqdm": True,
+            "seed": 0,
+            "max_steps": steps,
+            "beta": 0.0,
+            "learning_rate": 5e-3,
+            "lr_scheduler_type": "constant",
+            "num_generations": 8,
+            "per_device_train_batch_size": 16,
+            "max_completion_length": 24,
+            "temperature": 1.0,
+        },
     )
     trainer = grpo_trainer(config)
     trainer.train()

@@ -30,8 +30,10 @@ def tiny_reward_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _rows(path: Path) -> Path:
     rows = [
-        {"prompt": [{"role": "user", "content": "Write a short poem about the sea without commas."}],
-         "constraints": json.dumps([{"id": "punctuation:no_comma"}])},
+        {
+            "prompt": [{"role": "user", "content": "Write a short poem about the sea without commas."}],
+            "constraints": json.dumps([{"id": "punctuation:no_comma"}]),
+        },
         {"prompt": [{"role": "user", "content": "Describe a storm over the harbour."}], "constraints": None},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -39,23 +41,37 @@ def _rows(path: Path) -> Path:
 
 
 def _trainer_settings(tmp_path: Path) -> dict:
-    return {"output_dir": str(tmp_path / "out"), **DEVICE_SETTINGS, "report_to": "none", "max_steps": 2,
-            "logging_steps": 1, "save_strategy": "no", "learning_rate": 1e-4, "seed": 0,
-            "per_device_train_batch_size": 4, "num_generations": 4, "max_completion_length": 12, "temperature": 1.0}
+    return {
+        "output_dir": str(tmp_path / "out"),
+        **DEVICE_SETTINGS,
+        "report_to": "none",
+        "max_steps": 2,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "learning_rate": 1e-4,
+        "seed": 0,
+        "per_device_train_batch_size": 4,
+        "num_generations": 4,
+        "max_completion_length": 12,
+        "temperature": 1.0,
+    }
 
 
 def _logged(trainer) -> set[str]:
     return {key for entry in trainer.state.log_history for key in entry}
 
 
-def test_grpo_with_a_trained_reward_model_as_quality_from_python(tiny_model_dir, tiny_reward_model_dir, tmp_path) -> None:
+def test_grpo_with_a_trained_reward_model_as_quality_from_python(
+    tiny_model_dir, tiny_reward_model_dir, tmp_path
+) -> None:
     from writer_r1.rl import ClassifierReward, MixedReward
     from writer_r1.rl.train import TrainConfig, grpo_trainer
 
     quality = ClassifierReward(str(tiny_reward_model_dir), batch_size=4)
     reward = MixedReward(quality=quality, num_generations=4)
-    config = TrainConfig(model=str(tiny_model_dir), dataset=str(_rows(tmp_path / "grpo.jsonl")),
-                         trainer=_trainer_settings(tmp_path))
+    config = TrainConfig(
+        model=str(tiny_model_dir), dataset=str(_rows(tmp_path / "grpo.jsonl")), trainer=_trainer_settings(tmp_path)
+    )
     trainer = grpo_trainer(config, reward=reward)
     trainer.train()
     assert trainer.state.global_step == 2
@@ -72,8 +88,9 @@ def test_grpo_with_pairwise_judging_as_quality_from_python(tiny_model_dir, make_
     judge = make_loopback()
     quality = PairwiseReward(judge_model="openai:loopback-model", base_url=judge.base_url, num_generations=4)
     reward = MixedReward(quality=quality, num_generations=4, mode="below_compliant")
-    config = TrainConfig(model=str(tiny_model_dir), dataset=str(_rows(tmp_path / "grpo.jsonl")),
-                         trainer=_trainer_settings(tmp_path))
+    config = TrainConfig(
+        model=str(tiny_model_dir), dataset=str(_rows(tmp_path / "grpo.jsonl")), trainer=_trainer_settings(tmp_path)
+    )
     trainer = grpo_trainer(config, reward=reward)
     trainer.train()
     assert trainer.state.global_step == 2
@@ -89,14 +106,27 @@ def test_grpo_with_a_pluggable_quality_from_the_cli_config(
     from writer_r1.cli import main
 
     judge = make_loopback()
-    quality = ({"type": "classifier", "model": str(tiny_reward_model_dir), "batch_size": 4} if source == "classifier"
-               else {"type": "pairwise", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url,
-                     "reference": "best"})
+    quality = (
+        {"type": "classifier", "model": str(tiny_reward_model_dir), "batch_size": 4}
+        if source == "classifier"
+        else {
+            "type": "pairwise",
+            "judge_model": "openai:loopback-model",
+            "judge_base_url": judge.base_url,
+            "reference": "best",
+        }
+    )
     config = tmp_path / "grpo.yaml"
-    config.write_text(yaml.safe_dump({
-        "model": str(tiny_model_dir), "dataset": str(_rows(tmp_path / "grpo.jsonl")),
-        "reward": {"type": "mixed", "mode": "below_compliant", "quality": quality}, **_trainer_settings(tmp_path),
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny_model_dir),
+                "dataset": str(_rows(tmp_path / "grpo.jsonl")),
+                "reward": {"type": "mixed", "mode": "below_compliant", "quality": quality},
+                **_trainer_settings(tmp_path),
+            }
+        )
+    )
     main(["train", "grpo", "--config", str(config)])  # an error would exit with status 2
     output = "".join(capfd.readouterr())
     assert "trained 2 steps" in output

@@ -30,12 +30,23 @@ CRITERIA = CriteriaSet.model_validate(
     {
         "task": "Write about the sea",
         "dimensions": [
-            {"name": "Craft", "criteria": [
-                {"id": "imagery", "name": "Imagery", "description": "Concrete images",
-                 "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}]},
-                {"id": "rhythm", "name": "Rhythm", "description": "Varied sentences",
-                 "levels": [{"anchor": "flat"}, {"anchor": "varied"}]},
-            ]},
+            {
+                "name": "Craft",
+                "criteria": [
+                    {
+                        "id": "imagery",
+                        "name": "Imagery",
+                        "description": "Concrete images",
+                        "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}],
+                    },
+                    {
+                        "id": "rhythm",
+                        "name": "Rhythm",
+                        "description": "Varied sentences",
+                        "levels": [{"anchor": "flat"}, {"anchor": "varied"}],
+                    },
+                ],
+            },
         ],
     }
 )
@@ -43,21 +54,38 @@ CRITERIA = CriteriaSet.model_validate(
 
 def _grpo_rows(path: Path) -> Path:
     rows = [
-        {"prompt": [{"role": "user", "content": "Write a short poem about the sea without commas."}],
-         "criteria": CRITERIA.model_dump_json(), "constraints": json.dumps([{"id": "punctuation:no_comma"}])},
-        {"prompt": [{"role": "user", "content": "Describe a storm over the harbour."}],
-         "criteria": CRITERIA.model_dump_json(), "constraints": None},
+        {
+            "prompt": [{"role": "user", "content": "Write a short poem about the sea without commas."}],
+            "criteria": CRITERIA.model_dump_json(),
+            "constraints": json.dumps([{"id": "punctuation:no_comma"}]),
+        },
+        {
+            "prompt": [{"role": "user", "content": "Describe a storm over the harbour."}],
+            "criteria": CRITERIA.model_dump_json(),
+            "constraints": None,
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
 
 
 def _trainer_settings(tmp_path: Path, **extra) -> dict:
-    return {"output_dir": str(tmp_path / "out"), **DEVICE_SETTINGS, "report_to": "none", "max_steps": 2,
-            "logging_steps": 1, "save_strategy": "no", "learning_rate": 1e-4, "seed": 0, **extra}
+    return {
+        "output_dir": str(tmp_path / "out"),
+        **DEVICE_SETTINGS,
+        "report_to": "none",
+        "max_steps": 2,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "learning_rate": 1e-4,
+        "seed": 0,
+        **extra,
+    }
 
 
-def test_grpo_trains_two_steps_with_mixed_reward_and_logs_reward_metrics(tiny_model_dir, make_loopback, tmp_path) -> None:
+def test_grpo_trains_two_steps_with_mixed_reward_and_logs_reward_metrics(
+    tiny_model_dir, make_loopback, tmp_path
+) -> None:
     from writer_r1.rl.train import TrainConfig, grpo_trainer
 
     judge = make_loopback()
@@ -65,8 +93,9 @@ def test_grpo_trains_two_steps_with_mixed_reward_and_logs_reward_metrics(tiny_mo
         model=str(tiny_model_dir),
         dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")),
         reward={"type": "mixed", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url},
-        trainer=_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4,
-                                  max_completion_length=12, temperature=1.0),
+        trainer=_trainer_settings(
+            tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=12, temperature=1.0
+        ),
     )
     trainer = grpo_trainer(config)
     trainer.train()
@@ -82,13 +111,26 @@ def test_grpo_trains_two_steps_with_mixed_reward_and_logs_reward_metrics(tiny_mo
 def test_sft_trains_two_steps_from_the_cli_config(tiny_model_dir, tmp_path) -> None:
     from writer_r1.cli import main
 
-    rows = [{"messages": [{"role": "user", "content": "Write about the sea."},
-                          {"role": "assistant", "content": "The grey water rocked the boats."}]}] * 8
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": "Write about the sea."},
+                {"role": "assistant", "content": "The grey water rocked the boats."},
+            ]
+        }
+    ] * 8
     data = tmp_path / "sft.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     config = tmp_path / "sft.yaml"
-    config.write_text(yaml.safe_dump({"model": str(tiny_model_dir), "dataset": str(data),
-                                      **_trainer_settings(tmp_path, per_device_train_batch_size=4, max_length=64)}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny_model_dir),
+                "dataset": str(data),
+                **_trainer_settings(tmp_path, per_device_train_batch_size=4, max_length=64),
+            }
+        )
+    )
     main(["train", "sft", "--config", str(config)])  # an error would exit with status 2
     assert (tmp_path / "out" / "config.json").is_file()
 
@@ -101,16 +143,32 @@ def test_grpo_from_the_cli_config_with_replay(tiny_model_dir, make_loopback, tmp
 
     revision = "Salt wind"  # short enough to fit max_completion_length whole
     with ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings()) as memory:
-        memory.remember(Experience(task="Describe a storm over the harbour.", reflection=Reflection(diagnosis="flat"),
-                                   draft="storm", revision=revision, score_before=0.1, score_after=0.9, accepted=True))
+        memory.remember(
+            Experience(
+                task="Describe a storm over the harbour.",
+                reflection=Reflection(diagnosis="flat"),
+                draft="storm",
+                revision=revision,
+                score_before=0.1,
+                score_after=0.9,
+                accepted=True,
+            )
+        )
     judge = make_loopback()
     config = tmp_path / "grpo.yaml"
-    config.write_text(yaml.safe_dump({
-        "model": str(tiny_model_dir), "dataset": str(_grpo_rows(tmp_path / "grpo.jsonl")),
-        "reward": {"type": "mixed", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url},
-        "replay": {"memory": str(tmp_path / "memory.sqlite"), "probability": 1.0},
-        **_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=8),
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "model": str(tiny_model_dir),
+                "dataset": str(_grpo_rows(tmp_path / "grpo.jsonl")),
+                "reward": {"type": "mixed", "judge_model": "openai:loopback-model", "judge_base_url": judge.base_url},
+                "replay": {"memory": str(tmp_path / "memory.sqlite"), "probability": 1.0},
+                **_trainer_settings(
+                    tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=8
+                ),
+            }
+        )
+    )
     main(["train", "grpo", "--config", str(config)])
     assert len(judge.requests) >= 8
     # Two steps of one group each over a two-row dataset: the storm prompt's group carried the revision to the judge.
@@ -127,17 +185,30 @@ def test_replay_puts_the_memorys_best_revision_into_a_group(tiny_model_dir, tmp_
     task = "Write a short poem about the sea without commas."
     revision = "The grey sea rocks the boats at dusk"
     memory = ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings())
-    memory.remember(Experience(task=task, reflection=Reflection(diagnosis="flat"), draft="sea", revision=revision,
-                               score_before=0.1, score_after=0.9, accepted=True))
+    memory.remember(
+        Experience(
+            task=task,
+            reflection=Reflection(diagnosis="flat"),
+            draft="sea",
+            revision=revision,
+            score_before=0.1,
+            score_after=0.9,
+            accepted=True,
+        )
+    )
     seen: list[tuple[str, bool]] = []
 
     def recording_reward(prompts, completions, replayed, **kwargs):
-        seen.extend((c if isinstance(c, str) else c[-1]["content"], r) for c, r in zip(completions, replayed, strict=True))
+        seen.extend(
+            (c if isinstance(c, str) else c[-1]["content"], r) for c, r in zip(completions, replayed, strict=True)
+        )
         return [1.0 if r else 0.0 for r in replayed]
 
     recording_reward.__name__ = "recording"
     config = TrainConfig(
-        model=str(tiny_model_dir), dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")), reward={"type": "constraints"},
+        model=str(tiny_model_dir),
+        dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")),
+        reward={"type": "constraints"},
         trainer=_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=16),
     )
     rollout = ReplayRollout(memory, probability=1.0)
@@ -162,12 +233,24 @@ def test_a_replayed_member_gets_the_policys_log_probs_where_vllm_would_give_samp
     task = "Write a short poem about the sea without commas."
     revision = "The grey sea rocks the boats"
     memory = ExperienceMemory(str(tmp_path / "memory.sqlite"), embeddings=LexicalEmbeddings())
-    memory.remember(Experience(task=task, reflection=Reflection(diagnosis="flat"), draft="sea", revision=revision,
-                               score_before=0.1, score_after=0.9, accepted=True))
+    memory.remember(
+        Experience(
+            task=task,
+            reflection=Reflection(diagnosis="flat"),
+            draft="sea",
+            revision=revision,
+            score_before=0.1,
+            score_after=0.9,
+            accepted=True,
+        )
+    )
     config = TrainConfig(
-        model=str(tiny_model_dir), dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")), reward={"type": "constraints"},
-        trainer=_trainer_settings(tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=16,
-                                  temperature=0.7),
+        model=str(tiny_model_dir),
+        dataset=str(_grpo_rows(tmp_path / "grpo.jsonl")),
+        reward={"type": "constraints"},
+        trainer=_trainer_settings(
+            tmp_path, per_device_train_batch_size=4, num_generations=4, max_completion_length=16, temperature=0.7
+        ),
     )
     trainer = grpo_trainer(config)
     original = trainer._generate_single_turn
@@ -182,8 +265,12 @@ def test_a_replayed_member_gets_the_policys_log_probs_where_vllm_would_give_samp
     output = ReplayRollout(memory, probability=1.0)(prompts, trainer)
     assert output["replayed"] == [False, False, False, True]
     ids = output["completion_ids"][3]
-    assert ids == revision_ids(trainer.processing_class, revision, 16) and ids[-1] == trainer.processing_class.eos_token_id
-    assert all(lp == [-9.0] * len(c) for lp, c in zip(output["logprobs"][:3], output["completion_ids"][:3], strict=True))
+    assert (
+        ids == revision_ids(trainer.processing_class, revision, 16) and ids[-1] == trainer.processing_class.eos_token_id
+    )
+    assert all(
+        lp == [-9.0] * len(c) for lp, c in zip(output["logprobs"][:3], output["completion_ids"][:3], strict=True)
+    )
     # The replayed member's log-probs are the policy's: log_softmax(logits / temperature) at each completion token.
     device = trainer.model.device
     sequence = torch.tensor([output["prompt_ids"][3] + ids], device=device)

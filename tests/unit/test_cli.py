@@ -83,8 +83,20 @@ def test_commands_without_a_model_do_not_check_the_server(tmp_path) -> None:
 
     env = {**os.environ, "WRITER_R1_BASE_URL": "http://127.0.0.1:9/v1"}
     result = subprocess.run(
-        [sys.executable, "-m", "writer_r1.cli", "data", "sft", "--memory", str(tmp_path / "none.sqlite"), "--out",
-         str(tmp_path / "o.jsonl")],
-        capture_output=True, text=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "writer_r1.cli",
+            "data",
+            "sft",
+            "--memory",
+            str(tmp_path / "none.sqlite"),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert result.returncode == 2 and "no experience memory" in result.stderr, result.stderr

@@ -77,7 +77,9 @@ async def test_a_code_quoting_the_human_comment_is_kept_an_invented_one_is_dropp
         ]
     }  # fmt: skip
     coder = Coder(ScriptedChatModel(replies=[json.dumps(reply)]))
-    result = await coder.acode(TASK, TEXTS[1], source=1, comment="Gushing; the reader never learns where the button is.")
+    result = await coder.acode(
+        TASK, TEXTS[1], source=1, comment="Gushing; the reader never learns where the button is."
+    )
     assert [code.concept for code in result.codes] == ["gushing tone", "missing location"]
     assert result.dropped == 1
 

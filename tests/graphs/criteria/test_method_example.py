@@ -14,7 +14,10 @@ async def test_the_worked_example_shows_every_step() -> None:
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
     trace = "\n".join(await example.run_example())
-    assert 'code      text 1: [weakness] gushing tone: "Too gushing, and I still don\'t know where the button went."' in trace
+    assert (
+        'code      text 1: [weakness] gushing tone: "Too gushing, and I still don\'t know where the button went."'
+        in trace
+    )
     assert "induce    core category: a busy customer learns at once what moved and where to find it" in trace
     assert "          probe: vague news" in trace  # theoretical sampling aims at the uncovered codes
     assert "discrimination ['plain-tone']" in trace  # the check sends the criterion back ...

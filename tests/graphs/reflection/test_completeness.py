@@ -15,8 +15,14 @@ async def test_an_incomplete_revision_is_rejected_and_never_stops_the_loop_on_ta
         # R1: imagery at the top, pace never judged (its verdict is missing from every reply)
         levels={"D0": {"imagery": 2, "pace": 2}, "R1": {"imagery": 5}},
     )
-    result = await areflect("Write a short story about a lighthouse keeper", model=script.model(), criteria=criteria,
-                            max_iterations=1, target_score=0.5, patience=5)
+    result = await areflect(
+        "Write a short story about a lighthouse keeper",
+        model=script.model(),
+        criteria=criteria,
+        max_iterations=1,
+        target_score=0.5,
+        patience=5,
+    )
     first, revision = result.history
     assert revision.scorecard.overall is None and not revision.scorecard.complete
     assert revision.accepted is False and "unscored" in revision.verdict

@@ -122,7 +122,10 @@ def test_repeated_use_from_several_event_loops(loopback, criteria) -> None:
     assert model.invoke("Write a toast").content  # a second asyncio.run inside: the pooled connection is per loop
     assert "".join(c.content for c in model.stream("Write a toast"))
     for _ in range(2):
-        assert asyncio.run(model.ainvoke("Write a toast")).response_metadata["stop_reason"] in {"max_iterations", "target_reached"}
+        assert asyncio.run(model.ainvoke("Write a toast")).response_metadata["stop_reason"] in {
+            "max_iterations",
+            "target_reached",
+        }
     assert [r.content for r in model.batch(["Write a toast", "Write a poem"])][0]
 
     async def both() -> list:
@@ -159,7 +162,9 @@ def test_inner_calls_are_child_runs_tagged_nostream(loopback, criteria) -> None:
 
     recorder = Recorder()
     # target 1.0: the loop must reflect and revise once, whatever the first verdict
-    loopback_wrapper(loopback, criteria, max_iterations=1, target_score=1.0).invoke("Write a toast", config={"callbacks": [recorder]})
+    loopback_wrapper(loopback, criteria, max_iterations=1, target_score=1.0).invoke(
+        "Write a toast", config={"callbacks": [recorder]}
+    )
     outer = [run for run, parent, _ in recorder.chat if parent is None]
     assert len(outer) == 1
     inner = [(run, tags) for run, parent, tags in recorder.chat if parent is not None]

@@ -136,8 +136,22 @@ def test_the_fake_model_extracts_valid_constraints_without_warnings(caplog, tmp_
     text = tmp_path / "text.txt"
     text.write_text("I walked to the harbour and I watched the boats come in.", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "writer_r1.cli", "verify", "text", "--task", task, "--text", str(text), "--model", "fake"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "writer_r1.cli",
+            "verify",
+            "text",
+            "--task",
+            task,
+            "--text",
+            str(text),
+            "--model",
+            "fake",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "WARNING" not in done.stderr

@@ -24,7 +24,7 @@ REWRITES_PER_ROW = int(os.environ.get("WRITER_R1_ORACLE_REWRITES", "3"))
 def official(tmp_path_factory):  # type: ignore[no-untyped-def]
     checker = official_ifeval.load(tmp_path_factory.mktemp("nltk_data"))
     if checker is None:
-        pytest.skip("official IFEval checker not installed: pip install -e \".[test]\" (lm-eval==0.4.13)")
+        pytest.skip('official IFEval checker not installed: pip install -e ".[test]" (lm-eval==0.4.13)')
     return checker
 
 

@@ -38,7 +38,9 @@ def test_every_writingbench_rubric_imports_and_round_trips(test_data: Path, name
 
 
 def test_writingbench_detects_chinese_queries(test_data: Path) -> None:
-    languages = {CriteriaSet.from_writingbench(r).language for r in _rows(test_data / "writingbench" / "v2_length_subset.jsonl")}
+    languages = {
+        CriteriaSet.from_writingbench(r).language for r in _rows(test_data / "writingbench" / "v2_length_subset.jsonl")
+    }
     assert languages == {"en", "zh"}
 
 
@@ -53,7 +55,9 @@ def test_every_hellobench_checklist_imports_and_round_trips(test_data: Path) -> 
 
 
 def test_hellobench_levels_match_its_score_scale() -> None:
-    criteria = CriteriaSet.from_hellobench({"id": "x", "category": "story", "instruction": "Write", "checklists": ["Is it good?"]})
+    criteria = CriteriaSet.from_hellobench(
+        {"id": "x", "category": "story", "instruction": "Write", "checklists": ["Is it good?"]}
+    )
     criterion = criteria.criteria[0]
     assert [criterion.score_of(level) for level in range(1, 6)] == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert [level.label for level in criterion.levels] == ["0", "0.25", "0.5", "0.75", "1"]

@@ -11,15 +11,16 @@ from writer_r1.core.criteria import Criterion, Level
 from writer_r1.core.json_scan import MAX_DEPTH, MAX_REPLY_CHARS, find_json_object, iter_json_objects
 from writer_r1.core.structured import JsonContract, parse_reply
 
-CLARITY = Criterion(id="clarity", name="Clarity", description="Easy to follow",
-                    levels=[Level(anchor="muddled"), Level(anchor="clear")])
+CLARITY = Criterion(
+    id="clarity", name="Clarity", description="Easy to follow", levels=[Level(anchor="muddled"), Level(anchor="clear")]
+)
 VERDICT = '{"clarity": {"reason": "Plain.", "level": 2}}'
 
 HOSTILE = {
     "nested-1000": '{"a": ' * 1000 + "1" + "}" * 1000,
     "open-braces-1MB": "{" * 1_000_000,
     "open-brackets": "[" * 300_000,
-    "unterminated-string": '{"a": "' + "\\\"" * 200_000,
+    "unterminated-string": '{"a": "' + '\\"' * 200_000,
     "many-empty-objects": "{}" * 100_000,
     "deep-then-closed": "{" * 5000 + "}" * 5000,
 }
@@ -59,7 +60,7 @@ def test_objects_beyond_max_depth_are_not_decoded_but_shallower_ones_are() -> No
 
 def test_prose_braces_and_quotes_do_not_hide_the_object() -> None:
     assert find_json_object('I think { this "matters" ... ' + VERDICT, {"clarity"}) == json.loads(VERDICT)
-    assert find_json_object('say {like this ' + VERDICT + "}", {"clarity"}) == json.loads(VERDICT)
+    assert find_json_object("say {like this " + VERDICT + "}", {"clarity"}) == json.loads(VERDICT)
     assert list(iter_json_objects('[{"a": 1}, {"b": "}{"}]')) == [{"a": 1}, {"b": "}{"}]
 
 

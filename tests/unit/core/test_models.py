@@ -214,7 +214,10 @@ def test_default_model_without_anything_fails_in_seconds_from_the_cli(tmp_path) 
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "writer_r1.cli", "reflect", "--task", "Write a haiku about frost"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 2, done.stderr
     assert time.monotonic() - started < 60

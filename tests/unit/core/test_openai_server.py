@@ -10,7 +10,11 @@ import httpx
 import pytest
 from writer_r1.testing import FaultPlan
 
-SCHEMA = {"type": "object", "properties": {"level": {"type": "integer", "minimum": 1, "maximum": 3}}, "required": ["level"]}
+SCHEMA = {
+    "type": "object",
+    "properties": {"level": {"type": "integer", "minimum": 1, "maximum": 3}},
+    "required": ["level"],
+}
 
 
 def _chat(server, **extra) -> httpx.Response:

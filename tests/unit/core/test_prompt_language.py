@@ -55,7 +55,9 @@ def _prompts(task: str) -> dict[str, Callable[[], str]]:
             [Code(concept="续航", observation="o", quote="十四天", polarity="strength", source=0)],
             [RequirementCode(requirement="不超过200字", quote="不超过200字")],
             previous=criteria,
-            critique=Critique(approved=False, issues=[CritiqueIssue(kind="vague", criterion_ids=["battery"], detail="d")]),
+            critique=Critique(
+                approved=False, issues=[CritiqueIssue(kind="vague", criterion_ids=["battery"], detail="d")]
+            ),
         ),
         "critic": lambda: Critic(model, language=code).prompt(criteria, [("续航", 2)]),
         "judge": lambda: Judge(model, cache=None).prompt(DRAFT, criteria.criteria, task=task),
@@ -64,13 +66,16 @@ def _prompts(task: str) -> dict[str, Callable[[], str]]:
         "reflector": lambda: Reflector(model, language=code).prompt(task, DRAFT, criteria, _scorecard(criteria)),
         "writer_draft": lambda: Writer(model, language=code).draft_prompt(task, approach="简洁", probe="续航写得很差"),
         "writer_revise": lambda: Writer(model, language=code).revise_prompt(
-            task, DRAFT, reflection, aims=[Aim(criterion_id="battery", name="续航", anchor="level 3: 用具体天数说明续航")]
+            task,
+            DRAFT,
+            reflection,
+            aims=[Aim(criterion_id="battery", name="续航", anchor="level 3: 用具体天数说明续航")],
         ),
     }
 
 
 def test_every_template_is_covered() -> None:
-    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2") }
+    shipped = {path.stem for path in TEMPLATE_DIR.glob("*.j2")}
     assert shipped == set(_prompts(ZH_TASK))
 
 
@@ -107,7 +112,9 @@ def test_the_writer_revises_rather_than_rewrites() -> None:
     assert "- 续航: level 3: 用具体天数说明续航" in prompt  # the anchor of the level aimed for
     assert "Stay close to the draft's length (about 14 characters)" in prompt
     assert "Keep (do not touch these" in prompt and "- 开头" in prompt
-    assert prompt.rstrip().endswith("Reply with the complete revised text only: no preface, no notes, no list of changes.")
+    assert prompt.rstrip().endswith(
+        "Reply with the complete revised text only: no preface, no notes, no list of changes."
+    )
 
 
 def test_a_theoretical_sample_is_asked_to_probe_its_gap() -> None:

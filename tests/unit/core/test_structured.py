@@ -89,7 +89,9 @@ async def test_sync_helper_works_inside_a_running_loop(loopback) -> None:
 
 async def test_concurrent_structured_calls(loopback) -> None:
     model = load_chat_model("openai:loopback-model", base_url=loopback.base_url)
-    results = await asyncio.gather(*(ainvoke_structured(model, [HumanMessage(f"judge {i}")], Verdict) for i in range(20)))
+    results = await asyncio.gather(
+        *(ainvoke_structured(model, [HumanMessage(f"judge {i}")], Verdict) for i in range(20))
+    )
     assert len(results) == 20
 
 

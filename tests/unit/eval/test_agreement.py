@@ -28,16 +28,34 @@ def judge_like_gpt4o(transform):
         prompt = "\n".join(m["content"] for m in request["messages"] if m.get("role") == "user")
         scores = next(s for response, s in published if response in prompt)
         ids = list(request["response_format"]["json_schema"]["schema"]["properties"])
-        return json.dumps({cid: {"reason": "As published.", "level": int(round(transform(s) * 4)) + 1}
-                           for cid, s in zip(ids, scores, strict=True)})
+        return json.dumps(
+            {
+                cid: {"reason": "As published.", "level": int(round(transform(s) * 4)) + 1}
+                for cid, s in zip(ids, scores, strict=True)
+            }
+        )
 
     return responder
 
 
 def _run(server, out: Path, capsys) -> dict:
     try:
-        cli_main(["eval", "agreement", "--hellobench", str(HELLOBENCH), "--judge", "openai:j", "--judge-base-url",
-                  server.base_url, "--output-dir", str(out), "--json", "--quiet"])
+        cli_main(
+            [
+                "eval",
+                "agreement",
+                "--hellobench",
+                str(HELLOBENCH),
+                "--judge",
+                "openai:j",
+                "--judge-base-url",
+                server.base_url,
+                "--output-dir",
+                str(out),
+                "--json",
+                "--quiet",
+            ]
+        )
     except SystemExit as done:
         assert not done.code
     return json.loads(capsys.readouterr().out)

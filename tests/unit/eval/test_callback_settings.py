@@ -9,7 +9,9 @@ from writer_r1.rl.train import TrainConfig, eval_callback
 
 def test_yaml_eval_section_is_ours_and_validated(tmp_path):
     path = tmp_path / "grpo.yaml"
-    path.write_text("model: m\ndataset: d.jsonl\neval:\n  prompts: heldout.jsonl\n  judge_model: fake\nnum_generations: 4\n")
+    path.write_text(
+        "model: m\ndataset: d.jsonl\neval:\n  prompts: heldout.jsonl\n  judge_model: fake\nnum_generations: 4\n"
+    )
     config = TrainConfig.from_yaml(path)
     assert config.eval == {"prompts": "heldout.jsonl", "judge_model": "fake"} and "eval" not in config.trainer
     with pytest.raises(UserError, match="no prompts file heldout.jsonl"):

@@ -24,13 +24,16 @@ def test_damage_before_the_last_line_is_an_error(tmp_path):
         JsonlLog(path).rows()
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "the file is empty"),
-    ('{"prompt": "a"}\n{"prompt": "a"}\n', "line 2: duplicate prompt (first on line 1)"),
-    ('{"id": 1, "prompt": "a"}\n{"id": 1, "prompt": "b"}\n', "line 2: duplicate id"),
-    ('{"prompt": ""}\n', "line 1: key 'prompt' must be a non-empty string"),
-    ('[1, 2]\n', "line 1: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ('{"prompt": "a"}\n{"prompt": "a"}\n', "line 2: duplicate prompt (first on line 1)"),
+        ('{"id": 1, "prompt": "a"}\n{"id": 1, "prompt": "b"}\n', "line 2: duplicate id"),
+        ('{"prompt": ""}\n', "line 1: key 'prompt' must be a non-empty string"),
+        ("[1, 2]\n", "line 1: expected a JSON object"),
+    ],
+)
 def test_prompt_files(tmp_path, content, message):
     path = tmp_path / "p.jsonl"
     path.write_text(content)

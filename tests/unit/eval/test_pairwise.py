@@ -44,15 +44,34 @@ def files(tmp_path: Path) -> dict[str, Path]:
     paths = {"prompts": tmp_path / "prompts.jsonl", "alpha": tmp_path / "alpha.jsonl", "beta": tmp_path / "beta.jsonl"}
     paths["prompts"].write_text("".join(json.dumps({"id": f"p{i}", "prompt": p}) + "\n" for i, p in enumerate(prompts)))
     for name, marker, words in (("alpha", ALPHA, 12), ("beta", BETA, 30)):
-        paths[name].write_text("".join(
-            json.dumps({"prompt": p, "response": f"{marker} " + " ".join(["word"] * words)}) + "\n" for p in prompts))
+        paths[name].write_text(
+            "".join(
+                json.dumps({"prompt": p, "response": f"{marker} " + " ".join(["word"] * words)}) + "\n" for p in prompts
+            )
+        )
     return paths
 
 
 def _pairwise(files, server, out: Path, a: str = "alpha", b: str = "beta", extra: tuple[str, ...] = ()) -> list[str]:
-    return ["eval", "pairwise", "--prompts", str(files["prompts"]), "--a", str(files[a]), "--b", str(files[b]),
-            "--judge", "openai:judge", "--judge-base-url", server.base_url, "--output-dir", str(out), "--json",
-            "--quiet", *extra]
+    return [
+        "eval",
+        "pairwise",
+        "--prompts",
+        str(files["prompts"]),
+        "--a",
+        str(files[a]),
+        "--b",
+        str(files[b]),
+        "--judge",
+        "openai:judge",
+        "--judge-base-url",
+        server.base_url,
+        "--output-dir",
+        str(out),
+        "--json",
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_a_judge_that_prefers_the_first_text_gives_half_with_every_verdict_inconsistent(files, tmp_path, capsys):
@@ -61,7 +80,13 @@ def test_a_judge_that_prefers_the_first_text_gives_half_with_every_verdict_incon
     assert code == 0, err
     summary = json.loads(out)
     assert summary["win_rate"] == 0.5
-    assert (summary["n"], summary["ties"], summary["inconsistent"], summary["wins"], summary["losses"]) == (12, 12, 12, 0, 0)
+    assert (summary["n"], summary["ties"], summary["inconsistent"], summary["wins"], summary["losses"]) == (
+        12,
+        12,
+        12,
+        0,
+        0,
+    )
     assert summary["ci_low"] == summary["ci_high"] == 0.5
     rows = [json.loads(line) for line in (tmp_path / "out" / "judgements.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and all(r["inconsistent"] and r["outcome"] == "tie" for r in rows)
@@ -101,9 +126,24 @@ def test_judge_failures_are_unscored_and_excluded(files, tmp_path, capsys):
 
 def test_a_model_system_and_a_changed_run_into_the_same_folder(files, tmp_path, capsys):
     with OpenAICompatServer(responder=first_shown) as judge:
-        args = ["eval", "pairwise", "--prompts", str(files["prompts"]), "--a", "fake:x", "--b", str(files["beta"]),
-                "--judge", "openai:judge", "--judge-base-url", judge.base_url, "--output-dir", str(tmp_path / "o"),
-                "--json", "--quiet"]
+        args = [
+            "eval",
+            "pairwise",
+            "--prompts",
+            str(files["prompts"]),
+            "--a",
+            "fake:x",
+            "--b",
+            str(files["beta"]),
+            "--judge",
+            "openai:judge",
+            "--judge-base-url",
+            judge.base_url,
+            "--output-dir",
+            str(tmp_path / "o"),
+            "--json",
+            "--quiet",
+        ]
         code, out, _ = _cli(args, capsys)
         assert code == 0 and json.loads(out)["n"] == 12
         assert len((tmp_path / "o" / "responses_a.jsonl").read_text().splitlines()) == 12
@@ -112,16 +152,34 @@ def test_a_model_system_and_a_changed_run_into_the_same_folder(files, tmp_path, 
     assert code == 2 and "other settings" in err
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"prompt": "a"}\n\n{"prompt": "b"}\n', "line 2: blank line"),
-    ('{"prompt": "a"}\n{"text": "b"}\n', "line 2: missing key 'prompt'"),
-    ('{"prompt": "a"}\n{"prompt": "b"\n', "line 2: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"prompt": "a"}\n\n{"prompt": "b"}\n', "line 2: blank line"),
+        ('{"prompt": "a"}\n{"text": "b"}\n', "line 2: missing key 'prompt'"),
+        ('{"prompt": "a"}\n{"prompt": "b"\n', "line 2: not valid JSON"),
+    ],
+)
 def test_bad_prompts_name_file_line_and_key_and_write_nothing(tmp_path, capsys, content, message, files):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(content)
-    code, _, err = _cli(["eval", "pairwise", "--prompts", str(bad), "--a", str(files["alpha"]), "--b",
-                         str(files["beta"]), "--judge", "fake", "--output-dir", str(tmp_path / "never")], capsys)
+    code, _, err = _cli(
+        [
+            "eval",
+            "pairwise",
+            "--prompts",
+            str(bad),
+            "--a",
+            str(files["alpha"]),
+            "--b",
+            str(files["beta"]),
+            "--judge",
+            "fake",
+            "--output-dir",
+            str(tmp_path / "never"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert str(bad) in " ".join(err.split()) and message in " ".join(err.split())
     assert not (tmp_path / "never").exists()
@@ -130,16 +188,35 @@ def test_bad_prompts_name_file_line_and_key_and_write_nothing(tmp_path, capsys, 
 def test_responses_that_do_not_cover_the_prompts(tmp_path, capsys, files):
     short = tmp_path / "short.jsonl"
     short.write_text(files["alpha"].read_text().splitlines()[0] + "\n")
-    code, _, err = _cli(["eval", "pairwise", "--prompts", str(files["prompts"]), "--a", str(short), "--b",
-                         str(files["beta"]), "--judge", "fake", "--output-dir", str(tmp_path / "never")], capsys)
+    code, _, err = _cli(
+        [
+            "eval",
+            "pairwise",
+            "--prompts",
+            str(files["prompts"]),
+            "--a",
+            str(short),
+            "--b",
+            str(files["beta"]),
+            "--judge",
+            "fake",
+            "--output-dir",
+            str(tmp_path / "never"),
+        ],
+        capsys,
+    )
     flat = " ".join(err.split())
     assert code == 2 and "no response for the prompt on line 2" in flat and "11 of 12" in flat
     assert not (tmp_path / "never").exists()
 
 
 def test_summary_counts_a_tie_as_half_and_a_flip_as_inconsistent():
-    rows = [Judgement(id="1", prompt="p", outcome="a"), Judgement(id="2", prompt="p", outcome="tie", inconsistent=True),
-            Judgement(id="3", prompt="p", outcome="b"), Judgement(id="4", prompt="p", outcome=None, unscored_reason="x")]
+    rows = [
+        Judgement(id="1", prompt="p", outcome="a"),
+        Judgement(id="2", prompt="p", outcome="tie", inconsistent=True),
+        Judgement(id="3", prompt="p", outcome="b"),
+        Judgement(id="4", prompt="p", outcome=None, unscored_reason="x"),
+    ]
     summary = summarize(rows, a="A", b="B", judge="j")
     assert (summary.n, summary.win_rate, summary.inconsistent, summary.unscored) == (3, 0.5, 1, 1)
     assert summary.ci_low <= 0.5 <= summary.ci_high
@@ -148,12 +225,32 @@ def test_summary_counts_a_tie_as_half_and_a_flip_as_inconsistent():
 def test_a_reflect_wraps_a_model_in_the_reflection_loop(tmp_path, capsys):
     (tmp_path / "p.jsonl").write_text('{"prompt": "Write a haiku about frost."}\n{"prompt": "Write a limerick."}\n')
     with OpenAICompatServer(responder=first_shown) as judge:
-        code, out, err = _cli(["eval", "pairwise", "--prompts", str(tmp_path / "p.jsonl"), "--a", "fake",
-                               "--a-reflect", "--b", "fake", "--judge", "openai:judge", "--judge-base-url",
-                               judge.base_url, "--output-dir", str(tmp_path / "o"), "--json", "--quiet"], capsys)
+        code, out, err = _cli(
+            [
+                "eval",
+                "pairwise",
+                "--prompts",
+                str(tmp_path / "p.jsonl"),
+                "--a",
+                "fake",
+                "--a-reflect",
+                "--b",
+                "fake",
+                "--judge",
+                "openai:judge",
+                "--judge-base-url",
+                judge.base_url,
+                "--output-dir",
+                str(tmp_path / "o"),
+                "--json",
+                "--quiet",
+            ],
+            capsys,
+        )
     assert code == 0, err
     summary = json.loads(out)
     assert (summary["a"], summary["b"], summary["n"]) == ("fake + reflection", "fake", 2)
+
     def responses(name: str) -> dict[str, str]:
         rows = map(json.loads, (tmp_path / "o" / name).read_text().splitlines())
         return {row["prompt"]: row["response"] for row in rows}
@@ -167,8 +264,16 @@ def test_build_criteria_builds_once_per_prompt_and_judges_with_them(tmp_path, ca
 
     (tmp_path / "p.jsonl").write_text('{"id": "haiku", "prompt": "Write a haiku about frost."}\n')
     for _ in range(2):
-        summary = run_pairwise(tmp_path / "p.jsonl", "fake:a", "fake:b", judge="fake", output_dir=tmp_path / "o",
-                               progress=False, build_criteria=True, per_criterion=True)
+        summary = run_pairwise(
+            tmp_path / "p.jsonl",
+            "fake:a",
+            "fake:b",
+            judge="fake",
+            output_dir=tmp_path / "o",
+            progress=False,
+            build_criteria=True,
+            per_criterion=True,
+        )
     built = [json.loads(line) for line in (tmp_path / "o" / "criteria_built.jsonl").read_text().splitlines()]
     assert [row["id"] for row in built] == ["haiku"]  # the re-run reused the built set
     names = {c["id"]: c["name"] for d in built[0]["criteria"]["dimensions"] for c in d["criteria"]}

@@ -36,15 +36,24 @@ def test_table_cells_and_titles_are_escaped():
 def hostile_report() -> Path:
     folder = Path(tempfile.mkdtemp())
     prompts = [f"{HOSTILE_PROMPT} {i}" for i in range(4)]
-    (folder / "p.jsonl").write_text("".join(json.dumps({"id": f"<b>{i}</b>", "prompt": p}) + "\n"
-                                            for i, p in enumerate(prompts)))
+    (folder / "p.jsonl").write_text(
+        "".join(json.dumps({"id": f"<b>{i}</b>", "prompt": p}) + "\n" for i, p in enumerate(prompts))
+    )
     for name in ("a", "b"):
-        (folder / f"{name}.jsonl").write_text("".join(
-            json.dumps({"prompt": p, "response": f"{HOSTILE_RESPONSE} ({name})"}) + "\n" for p in prompts))
+        (folder / f"{name}.jsonl").write_text(
+            "".join(json.dumps({"prompt": p, "response": f"{HOSTILE_RESPONSE} ({name})"}) + "\n" for p in prompts)
+        )
     responder = lambda request: json.dumps({"reason": HOSTILE_REASON, "winner": "A"})  # noqa: E731
     with OpenAICompatServer(responder=responder) as judge:
-        run_pairwise(folder / "p.jsonl", str(folder / "a.jsonl"), str(folder / "b.jsonl"), judge="openai:j",
-                     judge_base_url=judge.base_url, output_dir=folder / "out", progress=False)
+        run_pairwise(
+            folder / "p.jsonl",
+            str(folder / "a.jsonl"),
+            str(folder / "b.jsonl"),
+            judge="openai:j",
+            judge_base_url=judge.base_url,
+            output_dir=folder / "out",
+            progress=False,
+        )
     return folder / "out" / "report.html"
 
 
@@ -66,17 +75,29 @@ def test_a_hostile_report_holds_only_escaped_text(hostile_report: Path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
 def test_chromium_renders_the_report_and_runs_nothing(hostile_report: Path, tmp_path: Path):
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     url = hostile_report.as_uri()
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "<title>Pairwise evaluation</title>" in dom.stdout and "pwned" not in dom.stdout.split("<body>")[0]
-    assert "<img src=\"x\"" not in dom.stdout and "<svg onload" not in dom.stdout
+    assert '<img src="x"' not in dom.stdout and "<svg onload" not in dom.stdout
     shot = tmp_path / "report.png"
-    result = subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,2000", url],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,2000", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
     from PIL import Image
 

@@ -24,12 +24,33 @@ def test_a_killed_pairwise_run_resumes_without_redoing_finished_judgements(tmp_p
     (tmp_path / "b.jsonl").write_text("".join(json.dumps({"prompt": p, "response": "B text"}) + "\n" for p in prompts))
     out = tmp_path / "out"
     with OpenAICompatServer(responder=first_shown, latency_s=0.3, capacity=2) as judge:
-        args = ["eval", "pairwise", "--prompts", str(tmp_path / "p.jsonl"), "--a", "fake:writer", "--b",
-                str(tmp_path / "b.jsonl"), "--judge", "openai:j", "--judge-base-url", judge.base_url,
-                "--output-dir", str(out), "--concurrency", "2", "--quiet", "--json"]
+        args = [
+            "eval",
+            "pairwise",
+            "--prompts",
+            str(tmp_path / "p.jsonl"),
+            "--a",
+            "fake:writer",
+            "--b",
+            str(tmp_path / "b.jsonl"),
+            "--judge",
+            "openai:j",
+            "--judge-base-url",
+            judge.base_url,
+            "--output-dir",
+            str(out),
+            "--concurrency",
+            "2",
+            "--quiet",
+            "--json",
+        ]
         code = "import sys; from writer_r1.cli import main; main(sys.argv[1:])"
-        process = subprocess.Popen([sys.executable, "-c", code, *args], env=os.environ.copy(),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         log = out / "judgements.jsonl"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not log.is_file() or len(log.read_text().splitlines()) < 3):
@@ -54,8 +75,10 @@ def test_a_killed_pairwise_run_resumes_without_redoing_finished_judgements(tmp_p
 
 def test_bad_ifeval_input_data_names_file_line_and_key(tmp_path: Path, capsys):
     data = tmp_path / "input.jsonl"
-    data.write_text('{"key": 1, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}\n'
-                    '{"key": 2, "prompt": "Hi again", "kwargs": []}\n')
+    data.write_text(
+        '{"key": 1, "prompt": "Hi", "instruction_id_list": [], "kwargs": []}\n'
+        '{"key": 2, "prompt": "Hi again", "kwargs": []}\n'
+    )
     try:
         cli_main(["eval", "ifeval", "--model", "fake", "--input-data", str(data), "--output-dir", str(tmp_path / "o")])
     except SystemExit as done:

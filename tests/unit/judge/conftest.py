@@ -21,8 +21,13 @@ def criteria() -> CriteriaSet:
                 weight=2.0,
                 criteria=[
                     Criterion(id="imagery", name="Imagery", description="Concrete sensory images", levels=_levels(5)),
-                    Criterion(id="pacing", name="Pacing", description="Scenes move at a fitting speed",
-                              levels=_levels(3), weight=0.5),
+                    Criterion(
+                        id="pacing",
+                        name="Pacing",
+                        description="Scenes move at a fitting speed",
+                        levels=_levels(3),
+                        weight=0.5,
+                    ),
                 ],
             ),
             Dimension(

@@ -52,8 +52,9 @@ def test_a_temperature_set_on_the_model_or_the_judge_is_sent(loopback, criteria)
 def test_a_user_supplied_langchain_model_goes_through_langchain_with_temperature_zero(loopback, criteria) -> None:
     from langchain_openai import ChatOpenAI
 
-    model = ChatOpenAI(model="loopback-model", base_url=loopback.base_url, api_key="EMPTY", max_retries=0,
-                       use_responses_api=False)
+    model = ChatOpenAI(
+        model="loopback-model", base_url=loopback.base_url, api_key="EMPTY", max_retries=0, use_responses_api=False
+    )
     judge = Judge(model, cache=None)
     assert judge._direct is None
     card = asyncio.run(judge.ascore(TEXT, criteria))
@@ -119,17 +120,21 @@ def test_hostile_replies_are_unscored_never_raised(make_loopback, criteria, repl
     server = make_loopback(responder=lambda request: reply)
     card = _judge(server, retries=0).score(TEXT, criteria)
     assert card.overall is None and card.scores == ()
-    quality = CriteriaReward(judge_model=load_chat_model("openai:loopback-model", base_url=server.base_url),
-                             retries=0, cache=None)
+    quality = CriteriaReward(
+        judge_model=load_chat_model("openai:loopback-model", base_url=server.base_url), retries=0, cache=None
+    )
     assert quality.score(["Write."], [TEXT], criteria=[criteria.model_dump_json()]) == [None]
-    mixed = MixedReward(judge_model=load_chat_model("openai:loopback-model", base_url=server.base_url),
-                        retries=0, cache=None)
+    mixed = MixedReward(
+        judge_model=load_chat_model("openai:loopback-model", base_url=server.base_url), retries=0, cache=None
+    )
     assert mixed.score(["Write."], [TEXT], criteria=[criteria.model_dump_json()], constraints=["[]"]) == [None]
 
 
 def test_a_megabyte_reply_does_not_stall_other_calls(make_loopback, criteria) -> None:
     huge = "{" * 200_000
-    server = make_loopback(responder=lambda request: huge if "HOSTILE-MARKER" in json.dumps(request) else _good(criteria))
+    server = make_loopback(
+        responder=lambda request: huge if "HOSTILE-MARKER" in json.dumps(request) else _good(criteria)
+    )
     judge = _judge(server, retries=0)
 
     async def both() -> tuple:
@@ -163,9 +168,11 @@ def test_a_partial_reply_leaves_no_overall_and_the_reward_none(make_loopback, cr
     assert [s.criterion_id for s in card.scores] == ["imagery", "pacing"] and card.overall is None
     model = load_chat_model("openai:loopback-model", base_url=server.base_url)
     assert CriteriaReward(judge_model=model, retries=0, cache=None).score(
-        ["Write."], [TEXT], criteria=[criteria.model_dump_json()]) == [None]
+        ["Write."], [TEXT], criteria=[criteria.model_dump_json()]
+    ) == [None]
     relaxed = CriteriaReward(judge_model=model, retries=0, cache=None, min_coverage=0.5).score(
-        ["Write."], [TEXT + " x"], criteria=[criteria.model_dump_json()])
+        ["Write."], [TEXT + " x"], criteria=[criteria.model_dump_json()]
+    )
     assert relaxed[0] == pytest.approx(1.0)
 
 
@@ -177,8 +184,14 @@ def test_the_prepared_prompt_is_the_template_rendered_in_full(criteria, text: st
     judge = Judge("fake", cache=None)
     task = criteria.task
     delimiter = make_delimiter(text, task, *_criteria_texts(criteria.criteria))
-    expected = render("judge", task=task, criteria=list(criteria.criteria), text=f"{delimiter}\n{text}\n{delimiter}",
-                      delimiter=delimiter, problems={})
+    expected = render(
+        "judge",
+        task=task,
+        criteria=list(criteria.criteria),
+        text=f"{delimiter}\n{text}\n{delimiter}",
+        delimiter=delimiter,
+        problems={},
+    )
     assert judge.prompt(text, criteria.criteria, task) == expected
     assert judge.prompt(text, criteria.criteria, task) == expected  # the second time from the prepared template
     assert len(judge._prepared) == 1

@@ -39,8 +39,18 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_output_is_a_scorecard_and_nothing_else(files, loopback) -> None:
-    result = _cli("judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
-                  "--model", "openai:loopback-model", "--base-url", loopback.base_url, "--json")
+    result = _cli(
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        str(files["text"]),
+        "--model",
+        "openai:loopback-model",
+        "--base-url",
+        loopback.base_url,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     card = Scorecard.model_validate_json(result.stdout)
     assert card.complete and card.overall is not None
@@ -48,8 +58,19 @@ def test_json_output_is_a_scorecard_and_nothing_else(files, loopback) -> None:
 
 
 def test_the_table_shows_levels_subtotals_and_overall(files, loopback) -> None:
-    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
-            "--model", "openai:loopback-model", "--base-url", loopback.base_url, "--criteria-per-call", "1"]
+    args = [
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        str(files["text"]),
+        "--model",
+        "openai:loopback-model",
+        "--base-url",
+        loopback.base_url,
+        "--criteria-per-call",
+        "1",
+    ]
     result = CliRunner().invoke(_app(), args, env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     for expected in ("Imagery", "Pacing", "Clarity", "Craft subtotal", "Language subtotal", "overall", "3 scored"):
@@ -60,8 +81,17 @@ def test_the_table_shows_levels_subtotals_and_overall(files, loopback) -> None:
 
 def test_unscored_criteria_are_listed_with_their_reason(files, make_loopback) -> None:
     server = make_loopback(faults=FaultPlan(rates={"garbage": 1.0}))
-    base = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
-            "--model", "openai:loopback-model", "--base-url", server.base_url]
+    base = [
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        str(files["text"]),
+        "--model",
+        "openai:loopback-model",
+        "--base-url",
+        server.base_url,
+    ]
     table = CliRunner().invoke(_app(), base, env={"COLUMNS": "200"})
     assert table.exit_code == 4, table.output  # nothing scored
     assert table.stdout.count("unscored") >= 3 and "no JSON object" in table.stdout
@@ -71,8 +101,18 @@ def test_unscored_criteria_are_listed_with_their_reason(files, make_loopback) ->
 
 
 def test_text_from_stdin_with_a_task(files) -> None:
-    args = ["judge", "--criteria", str(files["criteria"]), "--text", "-", "--model", "fake", "--json",
-            "--task", "Describe a harbour at dawn."]
+    args = [
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        "-",
+        "--model",
+        "fake",
+        "--json",
+        "--task",
+        "Describe a harbour at dawn.",
+    ]
     result = CliRunner().invoke(_app(), args, input=TEXT)
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["scores"]) == 3
@@ -108,9 +148,23 @@ def test_timeout_bounds_the_whole_judgement(files, make_loopback) -> None:
 
     server = make_loopback(faults=FaultPlan(rates={"hang": 1.0}), hang_s=30)
     start = time.monotonic()
-    result = CliRunner().invoke(_app(), ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]),
-                                         "--model", "openai:loopback-model", "--base-url", server.base_url,
-                                         "--timeout", "0.5", "--json"])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "judge",
+            "--criteria",
+            str(files["criteria"]),
+            "--text",
+            str(files["text"]),
+            "--model",
+            "openai:loopback-model",
+            "--base-url",
+            server.base_url,
+            "--timeout",
+            "0.5",
+            "--json",
+        ],
+    )
     assert result.exit_code == 4, result.output  # nothing scored
     card = Scorecard.model_validate_json(result.stdout)
     assert card.overall is None and all("deadline of 0.5 s" in u.reason for u in card.unscored)
@@ -124,8 +178,20 @@ def test_exit_codes_tell_a_complete_card_from_an_incomplete_one(files, make_loop
         return "no verdict" if "imagery" in json.dumps(request.get("response_format", {})) else fake_responder(request)
 
     server = make_loopback(responder=no_imagery)
-    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]), "--json",
-            "--model", "openai:loopback-model", "--base-url", server.base_url, "--criteria-per-call", "1"]
+    args = [
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        str(files["text"]),
+        "--json",
+        "--model",
+        "openai:loopback-model",
+        "--base-url",
+        server.base_url,
+        "--criteria-per-call",
+        "1",
+    ]
     result = CliRunner().invoke(_app(), args)
     assert result.exit_code == 3, result.output
     card = json.loads(result.stdout)
@@ -142,8 +208,18 @@ def test_an_empty_text_is_an_error_not_a_score(files, tmp_path) -> None:
 def test_the_installed_cli_exits_with_the_judge_code_when_nothing_is_scored(files, make_loopback) -> None:
     # The real entry point, not CliRunner: `writer-r1` must pass a command's exit code on (here 4, server failing).
     server = make_loopback(faults=FaultPlan(rates={"http500": 1.0}))
-    args = ["judge", "--criteria", str(files["criteria"]), "--text", str(files["text"]), "--json",
-            "--model", "openai:loopback-model", "--base-url", server.base_url]
+    args = [
+        "judge",
+        "--criteria",
+        str(files["criteria"]),
+        "--text",
+        str(files["text"]),
+        "--json",
+        "--model",
+        "openai:loopback-model",
+        "--base-url",
+        server.base_url,
+    ]
     done = subprocess.run([sys.executable, "-m", "writer_r1.cli", *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 4, done.stderr
     assert Scorecard.model_validate_json(done.stdout).overall is None

@@ -75,4 +75,6 @@ def test_pairwise_over_http(loopback, criteria) -> None:
     result = _judge(loopback, cache=None).compare(TEXT, "A harbour. Morning.", criteria)
     assert result.preferred in {"a", "b", "tie"}
     assert [r["response_format"]["json_schema"]["name"] for r in loopback.requests] == ["pairwise_verdict"] * 2
-    assert {json.dumps(r["response_format"]["json_schema"]["schema"]["properties"]["winner"]) for r in loopback.requests}
+    assert {
+        json.dumps(r["response_format"]["json_schema"]["schema"]["properties"]["winner"]) for r in loopback.requests
+    }

@@ -53,24 +53,58 @@ ZW = "\u200b"
 # (name, reply, expected valid ids, ids expected to be problems with a fragment of the problem)
 CASES = [
     ("plain", json.dumps(GOOD), {"imagery", "pacing", "clarity"}, {}),
-    ("code fence", "Here you go:\n```json\n" + json.dumps(GOOD, indent=2) + "\n```", {"imagery", "pacing", "clarity"}, {}),
-    ("prose", "The imagery is strong, I would give it 4/5 and clarity 3.", set(),
-     {"imagery": "no JSON object", "pacing": "no JSON object", "clarity": "no JSON object"}),
+    (
+        "code fence",
+        "Here you go:\n```json\n" + json.dumps(GOOD, indent=2) + "\n```",
+        {"imagery", "pacing", "clarity"},
+        {},
+    ),
+    (
+        "prose",
+        "The imagery is strong, I would give it 4/5 and clarity 3.",
+        set(),
+        {"imagery": "no JSON object", "pacing": "no JSON object", "clarity": "no JSON object"},
+    ),
     ("empty", "", set(), {"imagery": "empty"}),
-    ("schema echo", json.dumps({"type": "object", "properties": {"imagery": {"type": "object"}}}), set(),
-     {"imagery": "no verdict"}),
-    ("format example echo", '{"imagery": {"reason": "<short reason>", "level": <integer>}}', set(),
-     {"imagery": "no JSON object"}),
-    ("echo then answer", '{"imagery": {"reason": "<short reason>", "level": "<integer>"}} ' + json.dumps(GOOD),
-     {"imagery", "pacing", "clarity"}, {}),
+    (
+        "schema echo",
+        json.dumps({"type": "object", "properties": {"imagery": {"type": "object"}}}),
+        set(),
+        {"imagery": "no verdict"},
+    ),
+    (
+        "format example echo",
+        '{"imagery": {"reason": "<short reason>", "level": <integer>}}',
+        set(),
+        {"imagery": "no JSON object"},
+    ),
+    (
+        "echo then answer",
+        '{"imagery": {"reason": "<short reason>", "level": "<integer>"}} ' + json.dumps(GOOD),
+        {"imagery", "pacing", "clarity"},
+        {},
+    ),
     ("truncated", json.dumps(GOOD)[:40], set(), {"imagery": "no JSON object"}),
-    ("missing criterion", json.dumps({"imagery": _v(4), "clarity": _v(3)}), {"imagery", "clarity"},
-     {"pacing": "no verdict"}),
-    ("duplicate criterion key", '{"imagery": {"reason": "a", "level": 4}, "pacing": {"reason": "b", "level": 2}, '
-     '"clarity": {"reason": "c", "level": 3}, "imagery": {"reason": "d", "level": 1}}', {"pacing", "clarity"},
-     {"imagery": "more than once"}),
-    ("duplicate level key", '{"imagery": {"reason": "a", "level": 4, "level": 5}, "pacing": {"reason": "b", "level": 2},'
-     ' "clarity": {"reason": "c", "level": 3}}', {"pacing", "clarity"}, {"imagery": "level more than once"}),
+    (
+        "missing criterion",
+        json.dumps({"imagery": _v(4), "clarity": _v(3)}),
+        {"imagery", "clarity"},
+        {"pacing": "no verdict"},
+    ),
+    (
+        "duplicate criterion key",
+        '{"imagery": {"reason": "a", "level": 4}, "pacing": {"reason": "b", "level": 2}, '
+        '"clarity": {"reason": "c", "level": 3}, "imagery": {"reason": "d", "level": 1}}',
+        {"pacing", "clarity"},
+        {"imagery": "more than once"},
+    ),
+    (
+        "duplicate level key",
+        '{"imagery": {"reason": "a", "level": 4, "level": 5}, "pacing": {"reason": "b", "level": 2},'
+        ' "clarity": {"reason": "c", "level": 3}}',
+        {"pacing", "clarity"},
+        {"imagery": "level more than once"},
+    ),
     ("out of range high", json.dumps({**GOOD, "pacing": _v(4)}), {"imagery", "clarity"}, {"pacing": "1 to 3, got 4"}),
     ("out of range zero", json.dumps({**GOOD, "imagery": _v(0)}), {"pacing", "clarity"}, {"imagery": "got 0"}),
     ("negative", json.dumps({**GOOD, "imagery": _v(-2)}), {"pacing", "clarity"}, {"imagery": "got -2"}),
@@ -82,13 +116,30 @@ CASES = [
     ("no level", json.dumps({**GOOD, "clarity": {"reason": "r"}}), {"imagery", "pacing"}, {"clarity": "no level"}),
     ("empty reason", json.dumps({**GOOD, "clarity": _v(3, "  ")}), {"imagery", "pacing"}, {"clarity": "reason"}),
     ("reason not a string", json.dumps({**GOOD, "clarity": _v(3, 7)}), {"imagery", "pacing"}, {"clarity": "reason"}),
-    ("verdict not an object", json.dumps({**GOOD, "clarity": 3}), {"imagery", "pacing"}, {"clarity": "must be an object"}),
-    ("extra keys are ignored", json.dumps({**GOOD, "imagery": {**_v(4), "confidence": 0.9}, "note": "hi"}),
-     {"imagery", "pacing", "clarity"}, {}),
-    ("unknown criterion", json.dumps({"imagery": _v(4), "pacing": _v(2), "clarty": _v(3)}), {"imagery", "pacing"},
-     {"clarity": "no verdict"}),
-    ("zero-width characters", json.dumps(GOOD).replace('"imagery"', f'"ima{ZW}gery"').replace(": 4", f":{ZW} 4"),
-     {"imagery", "pacing", "clarity"}, {}),
+    (
+        "verdict not an object",
+        json.dumps({**GOOD, "clarity": 3}),
+        {"imagery", "pacing"},
+        {"clarity": "must be an object"},
+    ),
+    (
+        "extra keys are ignored",
+        json.dumps({**GOOD, "imagery": {**_v(4), "confidence": 0.9}, "note": "hi"}),
+        {"imagery", "pacing", "clarity"},
+        {},
+    ),
+    (
+        "unknown criterion",
+        json.dumps({"imagery": _v(4), "pacing": _v(2), "clarty": _v(3)}),
+        {"imagery", "pacing"},
+        {"clarity": "no verdict"},
+    ),
+    (
+        "zero-width characters",
+        json.dumps(GOOD).replace('"imagery"', f'"ima{ZW}gery"').replace(": 4", f":{ZW} 4"),
+        {"imagery", "pacing", "clarity"},
+        {},
+    ),
     ("wrapped in one key", json.dumps({"verdicts": GOOD}), {"imagery", "pacing", "clarity"}, {}),
     ("a list, not an object", json.dumps([GOOD]), {"imagery", "pacing", "clarity"}, {}),
 ]
@@ -128,6 +179,11 @@ def test_pairwise_schema_and_parser() -> None:
     assert list(pairwise_schema()["properties"]) == ["reason", "winner"]
     assert parse_pairwise('```json\n{"reason": "A is vivid", "winner": "A"}\n```') == ("A", "A is vivid")
     assert parse_pairwise('{"reason": "same", "winner": "tie"}') == ("tie", "same")
-    for bad in ('{"reason": "x", "winner": "a"}', '{"winner": "A"}', "A is better", '{"reason": "", "winner": "B"}',
-                '{"reason": "x", "winner": "A", "winner": "B"}'):
+    for bad in (
+        '{"reason": "x", "winner": "a"}',
+        '{"winner": "A"}',
+        "A is better",
+        '{"reason": "", "winner": "B"}',
+        '{"reason": "x", "winner": "A", "winner": "B"}',
+    ):
         assert isinstance(parse_pairwise(bad), str), bad

@@ -96,7 +96,9 @@ def test_only_the_failing_criteria_are_asked_again(criteria) -> None:
 
 
 def test_the_retry_schema_asks_only_for_the_failing_criteria(criteria) -> None:
-    model = ScriptedChatModel(replies=[verdicts(imagery=4, clarity=3), verdicts(pacing=2)], supports_response_format=True)
+    model = ScriptedChatModel(
+        replies=[verdicts(imagery=4, clarity=3), verdicts(pacing=2)], supports_response_format=True
+    )
     card = Judge(model, cache=None).score(TEXT, criteria)
     assert card.complete
     schemas = [call.kwargs["response_format"]["json_schema"]["schema"] for call in model.calls]
@@ -118,8 +120,12 @@ def test_partial_failure_keeps_the_valid_verdicts(criteria) -> None:
     assert 'got "3"' in card.unscored[0].reason
     assert card.dimensions[1].score is None  # Language had only clarity
     assert card.overall is None and card.coverage == pytest.approx(2 / 3)  # a partial card is not a score
-    relaxed = Judge(ScriptedChatModel(replies=[verdicts(imagery=4, pacing=2, clarity=0)], default=verdicts(clarity="3")),
-                    retries=2, cache=None, min_coverage=0.6).score(TEXT, criteria)
+    relaxed = Judge(
+        ScriptedChatModel(replies=[verdicts(imagery=4, pacing=2, clarity=0)], default=verdicts(clarity="3")),
+        retries=2,
+        cache=None,
+        min_coverage=0.6,
+    ).score(TEXT, criteria)
     assert relaxed.overall == relaxed.dimensions[0].score  # relaxed: computed over what was scored
 
 
@@ -265,7 +271,9 @@ def test_the_cache_key_covers_text_task_criteria_model_and_chunking(criteria, tm
     judge.score(TEXT, criteria, task="another task")
     judge.score(TEXT, criteria.subset(["imagery", "pacing", "clarity"]).model_copy(update={"language": "fr"}))
     assert len(model.calls) == 4
-    other_model = ScriptedChatModel(replies=[], default=verdicts(imagery=5, pacing=3, clarity=4), name_for_cache="other")
+    other_model = ScriptedChatModel(
+        replies=[], default=verdicts(imagery=5, pacing=3, clarity=4), name_for_cache="other"
+    )
     assert Judge(other_model, cache=cache).score(TEXT, criteria).score_of("imagery").level == 5
     chunked = Judge(model, cache=cache, criteria_per_call=1)
     chunked.score(TEXT, criteria)

@@ -7,14 +7,29 @@ from writer_r1.agents.judge import Judge
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.testing.scoring_judge import LexicalShare, criteria_levels, judged_text, scoring_rule_responder
 
-CRITERIA = CriteriaSet.model_validate({
-    "dimensions": [{"name": "Wonder", "criteria": [
-        {"id": "fantasy", "name": "Fantasy", "description": "fantasy words",
-         "levels": [{"anchor": str(i)} for i in range(11)]},
-        {"id": "length", "name": "Length", "description": "long enough",
-         "levels": [{"anchor": "short"}, {"anchor": "long"}]},
-    ]}],
-})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "dimensions": [
+            {
+                "name": "Wonder",
+                "criteria": [
+                    {
+                        "id": "fantasy",
+                        "name": "Fantasy",
+                        "description": "fantasy words",
+                        "levels": [{"anchor": str(i)} for i in range(11)],
+                    },
+                    {
+                        "id": "length",
+                        "name": "Length",
+                        "description": "long enough",
+                        "levels": [{"anchor": "short"}, {"anchor": "long"}],
+                    },
+                ],
+            }
+        ],
+    }
+)
 
 
 def test_lexical_share_counts_words_case_insensitively() -> None:
@@ -38,7 +53,9 @@ def test_judge_over_http_reads_the_rules_levels(make_loopback, enforced: bool) -
     words = len(text.split())  # `\w+` words: dragon elf elf river TEXT fantasy level 1 to 99 fantasy reason x level 1
     share = 3 / 15
     assert {s.criterion_id: s.level for s in card.scores} == {
-        "fantasy": 1 + round(share * 10), "length": 1 + round(min(1.0, words / 10) * 1)}
+        "fantasy": 1 + round(share * 10),
+        "length": 1 + round(min(1.0, words / 10) * 1),
+    }
     assert ("response_format" in server.requests[-1]) is enforced
 
 

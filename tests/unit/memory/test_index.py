@@ -15,13 +15,18 @@ from writer_r1.memory.experience import ExperienceMemory
 from writer_r1.memory.library import CriteriaLibrary
 from writer_r1.memory.store import SemanticStore, index_path_for, open_store
 
-WORDS = "lighthouse keeper storm sea ghost poem autumn rain tax letter essay winter city train garden moon river".split()
+WORDS = (
+    "lighthouse keeper storm sea ghost poem autumn rain tax letter essay winter city train garden moon river".split()
+)
 KINDS = ("short story", "poem", "essay", "letter", "haiku")
 
 
 def tasks(count: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
-    return [f"Write a {rng.choice(KINDS)} about the {' and the '.join(rng.sample(WORDS, 3))}, case {i}" for i in range(count)]
+    return [
+        f"Write a {rng.choice(KINDS)} about the {' and the '.join(rng.sample(WORDS, 3))}, case {i}"
+        for i in range(count)
+    ]
 
 
 def experience(task: str, score: float, accepted: bool = True) -> Experience:
@@ -123,8 +128,10 @@ def test_library_search_at_scale_finds_the_exact_task_at_one(tmp_path: Path) -> 
         from langgraph.store.base import PutOp
 
         store.batch(
-            [PutOp(("writer_r1", "criteria"), c.version, library._value(c), index=["task"])
-             for c in map(criteria_set, unique[start : start + 500])]
+            [
+                PutOp(("writer_r1", "criteria"), c.version, library._value(c), index=["task"])
+                for c in map(criteria_set, unique[start : start + 500])
+            ]
         )
     for task in random.Random(3).sample(unique, 30):
         [(found, similarity)] = library.search(task, limit=1)

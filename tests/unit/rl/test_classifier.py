@@ -39,9 +39,13 @@ def test_length_buckets_group_similar_lengths_and_cover_every_index() -> None:
 
 def test_conversation_puts_the_completion_in_the_assistant_turn_in_both_formats() -> None:
     assert conversation(PROMPTS[0], COMPLETIONS[2])[-1] == {
-        "role": "assistant", "content": "Salt wind and gulls over the harbour wall."}
+        "role": "assistant",
+        "content": "Salt wind and gulls over the harbour wall.",
+    }
     assert conversation("Describe a storm.", "Rain.") == [
-        {"role": "user", "content": "Describe a storm."}, {"role": "assistant", "content": "Rain."}]
+        {"role": "user", "content": "Describe a storm."},
+        {"role": "assistant", "content": "Rain."},
+    ]
 
 
 # --- served: vLLM's Classification API on loopback ---------------------------------------------
@@ -144,7 +148,9 @@ async def test_in_process_batches_padded_by_buckets_score_like_one_at_a_time(tin
     reward = ClassifierReward(str(tiny_classifier), batch_size=3, bucket=bucket, device="cpu")
     metrics = Metrics()
     rewards = await reward(prompts=PROMPTS, completions=COMPLETIONS, log_metric=metrics)
-    expected = _reference_scores(tiny_classifier, [conversation(p, c) for p, c in zip(PROMPTS, COMPLETIONS, strict=True)])
+    expected = _reference_scores(
+        tiny_classifier, [conversation(p, c) for p, c in zip(PROMPTS, COMPLETIONS, strict=True)]
+    )
     assert rewards == pytest.approx(expected, abs=1e-4)
     assert len(set(rewards)) == 4  # the head distinguishes them: the comparison can fail
     assert metrics.logged["classifier/truncated_fraction"] == [0.0]
@@ -155,7 +161,9 @@ async def test_in_process_truncation_keeps_the_end_and_is_reported(tiny_classifi
     metrics = Metrics()
     rewards = await reward(prompts=PROMPTS, completions=COMPLETIONS, log_metric=metrics)
     assert metrics.logged["classifier/truncated_fraction"] == [1.0]
-    sequences, truncated = reward.backend.encode([conversation(p, c) for p, c in zip(PROMPTS, COMPLETIONS, strict=True)])
+    sequences, truncated = reward.backend.encode(
+        [conversation(p, c) for p, c in zip(PROMPTS, COMPLETIONS, strict=True)]
+    )
     assert truncated == 4 and all(len(s) == 6 for s in sequences)
     eos = reward.backend.tokenizer.convert_tokens_to_ids("<|im_end|>")
     assert all(eos in s for s in sequences)  # the end of the assistant turn survived

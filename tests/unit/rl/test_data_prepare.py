@@ -9,13 +9,24 @@ import pytest
 from writer_r1.core.criteria import CriteriaSet
 from writer_r1.rl.rewards import ConstraintReward, CriteriaReward
 
-CRITERIA = CriteriaSet.model_validate({
-    "task": "Short prose",
-    "dimensions": [{"name": "Craft", "criteria": [
-        {"id": "imagery", "name": "Imagery", "description": "Concrete images",
-         "levels": [{"anchor": "none"}, {"anchor": "vivid"}]},
-    ]}],
-})
+CRITERIA = CriteriaSet.model_validate(
+    {
+        "task": "Short prose",
+        "dimensions": [
+            {
+                "name": "Craft",
+                "criteria": [
+                    {
+                        "id": "imagery",
+                        "name": "Imagery",
+                        "description": "Concrete images",
+                        "levels": [{"anchor": "none"}, {"anchor": "vivid"}],
+                    },
+                ],
+            }
+        ],
+    }
+)
 
 
 def run_cli(args: list[str]) -> None:
@@ -37,12 +48,16 @@ def criteria_file(tmp_path: Path) -> Path:
 
 def test_plain_text_prompts_with_one_criteria_file(tmp_path: Path, criteria_file: Path) -> None:
     prompts = tmp_path / "prompts.txt"
-    prompts.write_text("Describe a harbour at dawn. Do not use bullet points.\n\nWrite about rain in the first person.\n")
+    prompts.write_text(
+        "Describe a harbour at dawn. Do not use bullet points.\n\nWrite about rain in the first person.\n"
+    )
     out = tmp_path / "data" / "grpo.jsonl"
     run_cli(["data", "prepare", "--prompts", str(prompts), "--criteria", str(criteria_file), "--out", str(out)])
     written = rows(out)
     assert [row["prompt"][0]["content"] for row in written] == [
-        "Describe a harbour at dawn. Do not use bullet points.", "Write about rain in the first person."]
+        "Describe a harbour at dawn. Do not use bullet points.",
+        "Write about rain in the first person.",
+    ]
     assert all(CriteriaSet.model_validate_json(row["criteria"]) == CRITERIA for row in written)
     assert [spec["id"] for spec in json.loads(written[0]["constraints"])] == ["writing:no_bullet_lists"]
     reward = ConstraintReward()
@@ -54,8 +69,21 @@ def test_jsonl_prompts_in_standard_format_with_the_llm_extractor(tmp_path: Path,
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(json.dumps({"prompt": "Write a scene without commas.", "id": 3}) + "\n")
     out = tmp_path / "grpo.jsonl"
-    run_cli(["data", "prepare", "--prompts", str(prompts), "--criteria", str(criteria_file), "--out", str(out),
-             "--standard", "--model", "fake"])
+    run_cli(
+        [
+            "data",
+            "prepare",
+            "--prompts",
+            str(prompts),
+            "--criteria",
+            str(criteria_file),
+            "--out",
+            str(out),
+            "--standard",
+            "--model",
+            "fake",
+        ]
+    )
     [row] = rows(out)
     assert row["prompt"] == "Write a scene without commas."
     ConstraintReward().parse_column(row["constraints"])  # every extracted constraint is a valid registry check
@@ -69,8 +97,21 @@ def test_criteria_built_per_prompt_and_stored_in_the_library(tmp_path: Path, mon
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("A haiku about autumn\n")
     out, library = tmp_path / "grpo.jsonl", tmp_path / "library.sqlite"
-    run_cli(["data", "prepare", "--prompts", str(prompts), "--build-criteria", "--model", "fake",
-             "--library", str(library), "--out", str(out)])
+    run_cli(
+        [
+            "data",
+            "prepare",
+            "--prompts",
+            str(prompts),
+            "--build-criteria",
+            "--model",
+            "fake",
+            "--library",
+            str(library),
+            "--out",
+            str(out),
+        ]
+    )
     [row] = rows(out)
     assert CriteriaSet.model_validate_json(row["criteria"]).criteria
     assert library.is_file()

@@ -62,9 +62,15 @@ async def test_an_async_callable_class_gets_trls_keywords_and_its_logging() -> N
     reward = MixedReward(quality=quality, num_generations=2)
     metrics = Metrics()
     extra: dict[str, list] = {}
-    rewards = await reward(prompts=["a", "a"], completions=["x, y", "x y z"], constraints=[NO_COMMA] * 2,
-                           completion_ids=[[1], [2]], trainer_state=object(), log_metric=metrics,
-                           log_extra=lambda column, values: extra.setdefault(column, []).extend(values))
+    rewards = await reward(
+        prompts=["a", "a"],
+        completions=["x, y", "x y z"],
+        constraints=[NO_COMMA] * 2,
+        completion_ids=[[1], [2]],
+        trainer_state=object(),
+        log_metric=metrics,
+        log_extra=lambda column, values: extra.setdefault(column, []).extend(values),
+    )
     assert rewards[0] < rewards[1] == 5.0
     assert {"completion_ids", "trainer_state", "constraints", "log_metric", "log_extra"} <= set(quality.calls[0])
     assert metrics.logged["async_quality/seen"] == [2.0]
@@ -76,8 +82,9 @@ async def test_a_failed_or_nan_quality_is_unscored_never_a_number() -> None:
     assert rewards == [None, None, 0.5]
 
 
-@pytest.mark.parametrize("bad", [lambda p, c, **k: [1.0], lambda p, c, **k: ["high"] * len(c),
-                                 lambda p, c, **k: [True] * len(c)])
+@pytest.mark.parametrize(
+    "bad", [lambda p, c, **k: [1.0], lambda p, c, **k: ["high"] * len(c), lambda p, c, **k: [True] * len(c)]
+)
 async def test_a_quality_function_returning_the_wrong_thing_is_a_clear_error(bad) -> None:
     def wrapped(prompts, completions, **kwargs):
         return bad(prompts, completions, **kwargs)

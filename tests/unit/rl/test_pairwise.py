@@ -41,8 +41,11 @@ async def test_win_shares_follow_the_judge_and_cost_is_linear(make_loopback, ref
     server, judge = _judge(make_loopback, prefer_longer)
     reward = PairwiseReward(judge_model=judge, reference=reference, cache=None, num_generations=4)
     metrics: dict[str, float] = {}
-    rewards = await reward(prompts=["Write something."] * 8, completions=GROUP + GROUP,
-                           log_metric=lambda name, value: metrics.__setitem__(name, value))
+    rewards = await reward(
+        prompts=["Write something."] * 8,
+        completions=GROUP + GROUP,
+        log_metric=lambda name, value: metrics.__setitem__(name, value),
+    )
     assert all(0.0 <= r <= 1.0 for r in rewards)
     assert rewards[3] == max(rewards[:4]) and rewards[0] == min(rewards[:4])  # the longest wins, the shortest loses
     assert len(server.requests) == 2 * 2 * 3  # two groups × (G − 1) comparisons × both orders
@@ -61,8 +64,9 @@ async def test_judge_failures_are_none_never_a_loss(make_loopback) -> None:
     server, judge = _judge(make_loopback, prefer_longer, faults=FaultPlan(rates={"garbage": 1.0}))
     reward = PairwiseReward(judge_model=judge, cache=None, retries=0)
     metrics: dict[str, float] = {}
-    rewards = await reward(prompts=["p"] * 4, completions=GROUP,
-                           log_metric=lambda name, value: metrics.__setitem__(name, value))
+    rewards = await reward(
+        prompts=["p"] * 4, completions=GROUP, log_metric=lambda name, value: metrics.__setitem__(name, value)
+    )
     assert rewards == [None] * 4
     assert metrics["pairwise/failed_comparisons"] == 1.0 and metrics["pairwise/unscored_fraction"] == 1.0
 
@@ -84,7 +88,8 @@ async def test_the_random_reference_is_reproducible_and_seeded(make_loopback) ->
     picks = {PairwiseReward(judge_model=judge, seed=seed)._reference_of(texts) for seed in range(20)}
     assert len(picks) > 1  # the seed moves it
     assert PairwiseReward(judge_model=judge, seed=3)._reference_of(texts) == PairwiseReward(
-        judge_model=judge, seed=3)._reference_of(texts)
+        judge_model=judge, seed=3
+    )._reference_of(texts)
 
 
 async def test_best_reference_faces_challengers_with_the_champion(make_loopback) -> None:

@@ -18,8 +18,12 @@ CRITERIA = CriteriaSet.model_validate(
             {
                 "name": "Craft",
                 "criteria": [
-                    {"id": "imagery", "name": "Imagery", "description": "Concrete images",
-                     "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}]},
+                    {
+                        "id": "imagery",
+                        "name": "Imagery",
+                        "description": "Concrete images",
+                        "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}],
+                    },
                 ],
             }
         ],
@@ -43,8 +47,13 @@ class Metrics:
 
 def trl_kwargs(n: int, **columns) -> dict:
     """What TRL 1.16 passes besides prompts and completions."""
-    return {"completion_ids": [[1, 2]] * n, "trainer_state": object(), "log_extra": lambda *a, **k: None,
-            "log_metric": Metrics(), **columns}
+    return {
+        "completion_ids": [[1, 2]] * n,
+        "trainer_state": object(),
+        "log_extra": lambda *a, **k: None,
+        "log_metric": Metrics(),
+        **columns,
+    }
 
 
 async def test_criteria_reward_is_the_judges_overall_in_both_formats() -> None:
@@ -102,8 +111,9 @@ async def test_constraint_reward_is_the_share_satisfied_and_extracts_when_absent
     two = json.dumps([{"id": "punctuation:no_comma"}, {"id": "change_case:english_lowercase"}])
     assert await reward(prompts=["p"], completions=["Hello there"], constraints=[two]) == [0.5]
     assert await reward(prompts=["p"], completions=["anything"], constraints=["[]"]) == [1.0]
-    extracted = await reward(prompts=["Write it in the first person. Do not use bullet points."],
-                             completions=["- he went\n- she went"])
+    extracted = await reward(
+        prompts=["Write it in the first person. Do not use bullet points."], completions=["- he went\n- she went"]
+    )
     assert extracted == [0.0]
 
 
@@ -128,14 +138,19 @@ async def test_mixed_reward_puts_every_violator_below_its_group_mean() -> None:
 
 async def test_mixed_reward_groups_by_prompt() -> None:
     reward = MixedReward(judge_model=ScriptedChatModel(default=verdict(2)), cache=None)
-    rewards = await reward(prompts=["a", "a", "b", "b"], completions=["x, y", "x y", "x y", "x z"],
-                           criteria=[CRITERIA_JSON] * 4, constraints=[NO_COMMA] * 4)
+    rewards = await reward(
+        prompts=["a", "a", "b", "b"],
+        completions=["x, y", "x y", "x y", "x z"],
+        criteria=[CRITERIA_JSON] * 4,
+        constraints=[NO_COMMA] * 4,
+    )
     assert rewards[2:] == [0.5, 0.5]
     assert rewards[0] < rewards[1]
 
 
-@pytest.mark.parametrize("factory", [lambda: CriteriaReward(judge_model="fake"), ConstraintReward,
-                                     lambda: MixedReward(judge_model="fake")])
+@pytest.mark.parametrize(
+    "factory", [lambda: CriteriaReward(judge_model="fake"), ConstraintReward, lambda: MixedReward(judge_model="fake")]
+)
 def test_rewards_pickle_and_keep_working(factory) -> None:
     reward = factory()
     before = reward.score(["Write a haiku"], ["frost"], criteria=[CRITERIA_JSON], constraints=[NO_COMMA])
@@ -147,8 +162,9 @@ def test_rewards_pickle_and_keep_working(factory) -> None:
 async def test_identical_completions_in_a_batch_are_judged_once() -> None:
     judge = ScriptedChatModel(default=verdict(2))
     reward = CriteriaReward(judge_model=judge, cache=None)
-    rewards = await reward(prompts=["Write a haiku"] * 4, completions=["same"] * 3 + ["other"],
-                           criteria=[CRITERIA_JSON] * 4)
+    rewards = await reward(
+        prompts=["Write a haiku"] * 4, completions=["same"] * 3 + ["other"], criteria=[CRITERIA_JSON] * 4
+    )
     assert rewards == [0.5] * 4
     assert len(judge.calls) == 2
 
@@ -172,17 +188,22 @@ async def test_a_failing_extractor_falls_back_to_the_rules() -> None:
 async def test_llm_requirements_are_verified_when_a_verifier_is_configured() -> None:
     verifier = ScriptedChatModel(default=json.dumps({"reason": "It is witty.", "satisfied": True}))
     reward = ConstraintReward(verifier_model=verifier)
-    both = json.dumps([{"id": "llm:requirement", "kwargs": {"requirement": "be witty"}}, {"id": "punctuation:no_comma"}])
+    both = json.dumps(
+        [{"id": "llm:requirement", "kwargs": {"requirement": "be witty"}}, {"id": "punctuation:no_comma"}]
+    )
     assert await reward(prompts=["p"], completions=["a, b"], constraints=[both]) == [0.5]
     assert "be witty" in verifier.calls[0].prompt
 
 
-@pytest.mark.parametrize(("column", "message"), [
-    ("not json", "invalid JSON"),
-    ('{"id": "punctuation:no_comma"}', "JSON list"),
-    ('[{"id": "nope:nothing"}]', "nope:nothing"),
-    ('[{"id": "length_constraints:number_words", "kwargs": {"relation": "sideways", "num_words": 3}}]', "relation"),
-])
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("not json", "invalid JSON"),
+        ('{"id": "punctuation:no_comma"}', "JSON list"),
+        ('[{"id": "nope:nothing"}]', "nope:nothing"),
+        ('[{"id": "length_constraints:number_words", "kwargs": {"relation": "sideways", "num_words": 3}}]', "relation"),
+    ],
+)
 def test_a_bad_constraints_column_is_a_clear_error(column: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         ConstraintReward().score(["p"], ["c"], constraints=[column])
@@ -197,8 +218,12 @@ def test_groups_are_runs_of_one_prompt_cut_at_num_generations() -> None:
 
 async def test_mixed_reward_separates_two_groups_of_the_same_prompt() -> None:
     reward = MixedReward(judge_model=ScriptedChatModel(default=verdict(2)), cache=None, num_generations=2)
-    rewards = await reward(prompts=["a"] * 4, completions=["x, y", "x y", "x z", "y z"],
-                           criteria=[CRITERIA_JSON] * 4, constraints=[NO_COMMA] * 4)
+    rewards = await reward(
+        prompts=["a"] * 4,
+        completions=["x, y", "x y", "x z", "y z"],
+        criteria=[CRITERIA_JSON] * 4,
+        constraints=[NO_COMMA] * 4,
+    )
     assert rewards[0] < rewards[1] and rewards[2:] == [0.5, 0.5]
 
 

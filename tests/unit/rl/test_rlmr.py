@@ -33,8 +33,10 @@ def _mean(values):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(groups(allow_none=True), groups(allow_none=True, values_from=real_value)),
-       st.sampled_from(["below_mean", "below_compliant"]))
+@given(
+    st.one_of(groups(allow_none=True), groups(allow_none=True, values_from=real_value)),
+    st.sampled_from(["below_mean", "below_compliant"]),
+)
 def test_every_violator_ends_below_the_group_mean(group, mode) -> None:
     quality, passed, failures = group
     rewards, [mix] = rlmr_mix(quality, passed, len(quality), failures=failures, mode=mode)
@@ -79,8 +81,12 @@ def _advantages(rewards):
 
 
 @settings(max_examples=300, deadline=None)
-@given(groups(allow_none=True), st.floats(min_value=-1e4, max_value=1e4), st.floats(min_value=1e-3, max_value=1e4),
-       st.sampled_from(["below_mean", "below_compliant"]))
+@given(
+    groups(allow_none=True),
+    st.floats(min_value=-1e4, max_value=1e4),
+    st.floats(min_value=1e-3, max_value=1e4),
+    st.sampled_from(["below_mean", "below_compliant"]),
+)
 def test_advantages_do_not_depend_on_the_quality_scale(group, shift, scale, mode) -> None:
     quality, passed, failures = group
     known = [q for q in quality if q is not None]
@@ -199,8 +205,16 @@ def test_no_scored_compliant_member_falls_back_and_keeps_the_compliant_none() ->
     assert rewards[0] is None and rewards[1:] == pytest.approx([0.9 - 0.3, 0.3 - 0.3])  # unit 0.6
 
 
-@pytest.mark.parametrize("settings_", [{"margin": 0.0}, {"margin": -0.1}, {"margin": float("nan")},
-                                       {"severity_weight": -1.0}, {"fallback_penalty": -0.5}])
+@pytest.mark.parametrize(
+    "settings_",
+    [
+        {"margin": 0.0},
+        {"margin": -0.1},
+        {"margin": float("nan")},
+        {"severity_weight": -1.0},
+        {"fallback_penalty": -0.5},
+    ],
+)
 def test_settings_that_break_the_guarantee_are_refused(settings_) -> None:
     with pytest.raises(UserError):
         rlmr_rewards([0.5, 0.4], [False, True], 2, **settings_)

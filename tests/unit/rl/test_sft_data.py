@@ -13,9 +13,16 @@ from writer_r1.rl.sft_data import best_draft_rows, reflection_rows, to_dataset
 
 
 def experience(task: str, revision: str, after: float, accepted: bool = True) -> Experience:
-    return Experience(task=task, reflection=Reflection(diagnosis="flat imagery", plan=["add one concrete image"]),
-                      draft="The sea.", revision=revision, score_before=0.2, score_after=after, accepted=accepted,
-                      weak_criteria=["imagery"])
+    return Experience(
+        task=task,
+        reflection=Reflection(diagnosis="flat imagery", plan=["add one concrete image"]),
+        draft="The sea.",
+        revision=revision,
+        score_before=0.2,
+        score_after=after,
+        accepted=accepted,
+        weak_criteria=["imagery"],
+    )
 
 
 EXPERIENCES = [
@@ -84,22 +91,46 @@ def test_rows_from_a_reflection_trajectory() -> None:
     from writer_r1.graphs.state import HistoryEntry
     from writer_r1.rl.sft_data import rows_from_results
 
-    criteria = CriteriaSet.model_validate({"task": "Write about the sea", "dimensions": [{"name": "Craft", "criteria": [
-        {"id": "imagery", "name": "Imagery", "description": "Concrete images",
-         "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}]}]}]})
+    criteria = CriteriaSet.model_validate(
+        {
+            "task": "Write about the sea",
+            "dimensions": [
+                {
+                    "name": "Craft",
+                    "criteria": [
+                        {
+                            "id": "imagery",
+                            "name": "Imagery",
+                            "description": "Concrete images",
+                            "levels": [{"anchor": "none"}, {"anchor": "some"}, {"anchor": "vivid"}],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
 
     def card(level: int) -> Scorecard:
-        return Scorecard.build(criteria, [CriterionScore(criterion_id="imagery", reason="r", level=level,
-                                                         score=(level - 1) / 2)], [])
+        return Scorecard.build(
+            criteria, [CriterionScore(criterion_id="imagery", reason="r", level=level, score=(level - 1) / 2)], []
+        )
 
     plan = Reflection(diagnosis="no images", plan=["add gulls"])
     history = [
         HistoryEntry(index=0, text="The sea.", scorecard=card(1), accepted=True),
-        HistoryEntry(index=1, text="Gulls over grey swell.", scorecard=card(2), accepted=True, reflection=plan, base_index=0),
+        HistoryEntry(
+            index=1, text="Gulls over grey swell.", scorecard=card(2), accepted=True, reflection=plan, base_index=0
+        ),
         HistoryEntry(index=2, text="Worse.", scorecard=card(1), accepted=False, reflection=plan, base_index=1),
     ]
-    result = ReflectionResult(best_draft="Gulls over grey swell.", best_scorecard=card(2), history=history,
-                              criteria=criteria, stop_reason="patience", iterations=2)
+    result = ReflectionResult(
+        best_draft="Gulls over grey swell.",
+        best_scorecard=card(2),
+        history=history,
+        criteria=criteria,
+        stop_reason="patience",
+        iterations=2,
+    )
     best = rows_from_results(["Write about the sea"], [result])
     assert [row["messages"][1]["content"] for row in best] == ["Gulls over grey swell."]
     reflector_turn, writer_turn = rows_from_results(["Write about the sea"], [result], kind="reflection")
@@ -108,11 +139,13 @@ def test_rows_from_a_reflection_trajectory() -> None:
     from writer_r1.agents.writer import Writer
     from writer_r1.graphs.reflection import aims_of
 
-    expected = Reflector(None).prompt("Write about the sea", "The sea.", criteria, card(1),
-                                      weaknesses=rank_weaknesses(criteria, card(1)))
+    expected = Reflector(None).prompt(
+        "Write about the sea", "The sea.", criteria, card(1), weaknesses=rank_weaknesses(criteria, card(1))
+    )
     assert reflector_turn["messages"][0]["content"] == expected
     assert json.loads(reflector_turn["messages"][1]["content"]) == plan.model_dump()
-    expected = Writer(None).revise_prompt("Write about the sea", "The sea.", plan,
-                                          aims=aims_of(criteria, card(1), plan.targets))
+    expected = Writer(None).revise_prompt(
+        "Write about the sea", "The sea.", plan, aims=aims_of(criteria, card(1), plan.targets)
+    )
     assert writer_turn["messages"][0]["content"] == expected and "- Imagery: level 2: some" in expected
     assert writer_turn["messages"][1]["content"] == "Gulls over grey swell."

@@ -26,10 +26,15 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_our_keys_and_trls_keys_are_split(tmp_path: Path) -> None:
-    config = TrainConfig.from_yaml(write(tmp_path, (
-        "model: m\ndataset: d.jsonl\nreward: {type: criteria, judge_model: fake}\n"
-        "num_generations: 8\nuse_vllm: true\n"
-    )))
+    config = TrainConfig.from_yaml(
+        write(
+            tmp_path,
+            (
+                "model: m\ndataset: d.jsonl\nreward: {type: criteria, judge_model: fake}\n"
+                "num_generations: 8\nuse_vllm: true\n"
+            ),
+        )
+    )
     assert config.model == "m" and config.reward.type == "criteria"
     assert config.trainer == {"num_generations": 8, "use_vllm": True}
     assert build_reward(config.reward).__name__ == "criteria"
@@ -62,17 +67,31 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     ("trainer", "judge", "refused"),
     [
         ({"use_vllm": True, "vllm_mode": "server"}, "http://localhost:8000/v1", True),
-        ({"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu:9000"}, "http://gpu:9000/v1", True),
+        (
+            {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu:9000"},
+            "http://gpu:9000/v1",
+            True,
+        ),
         ({"use_vllm": True, "vllm_mode": "server"}, "http://localhost:8001/v1", False),
         ({"use_vllm": True, "vllm_mode": "colocate"}, "http://localhost:8000/v1", False),
         ({}, "http://localhost:8000/v1", False),
         ({"use_vllm": True, "vllm_mode": "server"}, "http://127.0.0.1:8000/v1/", True),
-        ({"use_vllm": True, "vllm_mode": "server", "vllm_server_host": "10.0.0.5", "vllm_server_port": 9000},
-         "http://10.0.0.5:9000/v1", True),
-        ({"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://localhost:8000"},
-         "http://[::1]:8000/v1", True),
+        (
+            {"use_vllm": True, "vllm_mode": "server", "vllm_server_host": "10.0.0.5", "vllm_server_port": 9000},
+            "http://10.0.0.5:9000/v1",
+            True,
+        ),
+        (
+            {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://localhost:8000"},
+            "http://[::1]:8000/v1",
+            True,
+        ),
         ({"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "https://gpu"}, "https://gpu:443/v1", True),
-        ({"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu:8000"}, "http://gpu2:8000/v1", False),
+        (
+            {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu:8000"},
+            "http://gpu2:8000/v1",
+            False,
+        ),
     ],
 )
 def test_the_judge_is_never_the_policy_server(trainer: dict, judge: str, refused: bool) -> None:
@@ -86,8 +105,12 @@ def test_the_judge_is_never_the_policy_server(trainer: dict, judge: str, refused
 
 def test_the_judge_url_from_the_environment_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WRITER_R1_BASE_URL", "http://0.0.0.0:8000/v1")
-    config = TrainConfig(model="m", dataset="d", reward={"judge_model": "openai:judge"},
-                         trainer={"use_vllm": True, "vllm_mode": "server"})
+    config = TrainConfig(
+        model="m",
+        dataset="d",
+        reward={"judge_model": "openai:judge"},
+        trainer={"use_vllm": True, "vllm_mode": "server"},
+    )
     with pytest.raises(UserError, match="own server"):
         check_judge_is_not_the_policy_server(config)
 
@@ -98,9 +121,16 @@ def test_server_endpoints_normalise_loopback_and_default_ports() -> None:
 
 
 def _args(processes: int, per_device: int, steps: int, generations: int, **extra) -> SimpleNamespace:
-    values = {"world_size": processes, "per_device_train_batch_size": per_device, "steps_per_generation": steps,
-              "num_generations": generations, "num_generations_eval": None, "eval_strategy": "no",
-              "per_device_eval_batch_size": 8, **extra}
+    values = {
+        "world_size": processes,
+        "per_device_train_batch_size": per_device,
+        "steps_per_generation": steps,
+        "num_generations": generations,
+        "num_generations_eval": None,
+        "eval_strategy": "no",
+        "per_device_eval_batch_size": 8,
+        **extra,
+    }
     return SimpleNamespace(**values)
 
 
@@ -124,15 +154,26 @@ def test_each_process_must_score_whole_groups(args: SimpleNamespace, refused: bo
 
 
 def test_build_reward_passes_every_setting() -> None:
-    config = TrainConfig(model="m", dataset="d", reward={
-        "judge_model": "fake", "judge_base_url": "http://judge:8001/v1", "margin": 0.2, "verifier_model": "fake",
-        "extractor_model": "fake", "max_concurrency": 7,
-    })
+    config = TrainConfig(
+        model="m",
+        dataset="d",
+        reward={
+            "judge_model": "fake",
+            "judge_base_url": "http://judge:8001/v1",
+            "margin": 0.2,
+            "verifier_model": "fake",
+            "extractor_model": "fake",
+            "max_concurrency": 7,
+        },
+    )
     reward = build_reward(config.reward, num_generations=4)
     assert (reward.__name__, reward.margin, reward.num_generations) == ("rlmr", 0.2, 4)
     assert reward.quality.base_url == "http://judge:8001/v1" and reward.quality.max_concurrency == 7
     assert reward.compliance.verifier_model == reward.compliance.extractor_model == "fake"
-    assert build_reward(TrainConfig(model="m", dataset="d", reward={"type": "constraints"}).reward).__name__ == "constraints"
+    assert (
+        build_reward(TrainConfig(model="m", dataset="d", reward={"type": "constraints"}).reward).__name__
+        == "constraints"
+    )
 
 
 def _dataset(tmp_path: Path, rows: list[dict]) -> str:
@@ -149,17 +190,22 @@ def _dataset(tmp_path: Path, rows: list[dict]) -> str:
     ],
 )
 def test_bad_trl_settings_are_clear_errors_before_anything_loads(tmp_path: Path, settings: dict, message: str) -> None:
-    config = TrainConfig(model=str(tmp_path / "no-model"), dataset=str(tmp_path / "absent.jsonl"),
-                         trainer={"output_dir": str(tmp_path), "use_cpu": True, **settings})
+    config = TrainConfig(
+        model=str(tmp_path / "no-model"),
+        dataset=str(tmp_path / "absent.jsonl"),
+        trainer={"output_dir": str(tmp_path), "use_cpu": True, **settings},
+    )
     with pytest.raises(UserError, match=message):
         grpo_trainer(config)
 
 
 def test_a_grpo_dataset_without_criteria_is_refused_before_the_model_loads(tmp_path: Path) -> None:
-    config = TrainConfig(model=str(tmp_path / "no-model"), dataset=_dataset(tmp_path, [{"prompt": "p"}]),
-                         reward={"judge_model": "fake"},
-                         trainer={"output_dir": str(tmp_path), "use_cpu": True, "num_generations": 2,
-                                  "per_device_train_batch_size": 2})
+    config = TrainConfig(
+        model=str(tmp_path / "no-model"),
+        dataset=_dataset(tmp_path, [{"prompt": "p"}]),
+        reward={"judge_model": "fake"},
+        trainer={"output_dir": str(tmp_path), "use_cpu": True, "num_generations": 2, "per_device_train_batch_size": 2},
+    )
     with pytest.raises(UserError, match="criteria"):
         grpo_trainer(config)
 
@@ -167,8 +213,13 @@ def test_a_grpo_dataset_without_criteria_is_refused_before_the_model_loads(tmp_p
 def test_replay_needs_an_existing_memory_and_is_grpo_only(tmp_path: Path) -> None:
     dataset = _dataset(tmp_path, [{"prompt": "p"}])
     trainer = {"output_dir": str(tmp_path), "use_cpu": True, "num_generations": 2, "per_device_train_batch_size": 2}
-    config = TrainConfig(model="m", dataset=dataset, reward={"type": "constraints"},
-                         replay={"memory": str(tmp_path / "absent.sqlite")}, trainer=trainer)
+    config = TrainConfig(
+        model="m",
+        dataset=dataset,
+        reward={"type": "constraints"},
+        replay={"memory": str(tmp_path / "absent.sqlite")},
+        trainer=trainer,
+    )
     with pytest.raises(UserError, match="no experience memory"):
         grpo_trainer(config)
     with pytest.raises(UserError, match="GRPO only"):
