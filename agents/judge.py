@@ -482,7 +482,8 @@ class Judge:
             for m in messages
         ]
         payload["temperature"] = self._temperature
-        payload["response_format"] = response_format
+        if self._enforced:  # as on the LangChain path: no schema for a server known not to take one
+            payload["response_format"] = response_format
         timeout = self._request_timeout
         if deadline is not None:
             remaining = max(0.001, deadline - time.monotonic())

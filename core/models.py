@@ -115,6 +115,11 @@ def model_identity(model: BaseChatModel) -> str:
     params = getattr(model, "_identifying_params", {}) or {}
     name = params.get("model_name") or params.get("model") or params.get("model_id") or type(model).__name__
     extras = {k: params[k] for k in ("temperature", "seed", "salt", "top_p") if params.get(k) is not None}
+    # Thinking on or off changes the verdicts (per-role `with_thinking`): part of the identity when set.
+    template_kwargs = (getattr(model, "extra_body", None) or {}).get("chat_template_kwargs") or {}
+    thinking = template_kwargs.get("enable_thinking", getattr(model, "enable_thinking", None))
+    if thinking is not None:
+        extras["enable_thinking"] = bool(thinking)
     base_url = getattr(model, "openai_api_base", None)
     # `OpenAICompatChat` is a `ChatOpenAI` with a faster judge transport: same model, same cache entries.
     kind = "ChatOpenAI" if type(model).__name__ == "OpenAICompatChat" else type(model).__name__

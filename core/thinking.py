@@ -5,10 +5,10 @@ with `enable_thinking=enabled`:
 
 - OpenAI-compatible servers (`openai:` specs, `ChatOpenAI`): `chat_template_kwargs` in the request body
   (`extra_body`), which `vllm serve` and SGLang pass to the template; other keys already in `extra_body` stay.
-- In-process models with an `enable_thinking` field (`hf:` specs): a copy with the field set (the weights are
-  shared by every object of the same checkpoint in a process).
-- Anything else is returned unchanged, with a warning (a `vllm:` in-process engine renders its template itself;
-  set thinking on it directly).
+- In-process models with an `enable_thinking` field (`hf:` and `vllm:` specs): a copy with the field set (an
+  `hf:` checkpoint's weights are shared by every object of it in a process; a `vllm:` copy shares its
+  original's engine, which renders each request's template with its own setting).
+- Anything else is returned unchanged, with a warning.
 
 The graphs apply it per role from `ModelContext.thinking`, e.g. `{"inducer": True, "critic": True, "judge": False}`.
 

@@ -27,7 +27,19 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Pending:
     request: Request
+    enable_thinking: bool | None = None
     future: concurrent.futures.Future[str] = field(default_factory=concurrent.futures.Future)
+
+
+@dataclass
+class _Engine:
+    """The engine, its queue and its thread: one per model object and every copy of it (`model_copy` keeps
+    the same `_Engine`), so a per-role copy with another thinking setting never starts a second engine."""
+
+    llm: Any = None
+    queue: queue.Queue[_Pending] | None = None
+    worker: threading.Thread | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class VLLMChatModel(InProcessChatModel):
@@ -38,6 +50,9 @@ class VLLMChatModel(InProcessChatModel):
         max_batch_size: most requests in one engine call.
         batch_window_s: after a request arrives, how long the engine thread waits for more before it runs
             the batch (each new arrival restarts the wait, until `max_batch_size`).
+        enable_thinking: the chat template's `enable_thinking` (Qwen3-style models) for this object's
+            requests; None leaves the template's default. Copies made for other roles share the engine, and
+            a batch holding both settings is run as one engine call per setting.
 
     Example:
         >>> model = VLLMChatModel(model_id="Qwen/Qwen3-8B", engine_kwargs={"gpu_memory_utilization": 0.5})
@@ -49,18 +64,17 @@ class VLLMChatModel(InProcessChatModel):
     engine_kwargs: dict[str, Any] = {}
     max_batch_size: int = 512
     batch_window_s: float = 0.005
-    _engine: Any = PrivateAttr(default=None)
-    _queue: queue.Queue[_Pending] | None = PrivateAttr(default=None)
-    _worker: threading.Thread | None = PrivateAttr(default=None)
-    _start_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    enable_thinking: bool | None = None
+    _shared: _Engine = PrivateAttr(default_factory=_Engine)
 
     @property
     def _llm_type(self) -> str:
         return "writer-r1-vllm"
 
     def _ensure_started(self) -> queue.Queue[_Pending]:
-        with self._start_lock:
-            if self._queue is None:
+        shared = self._shared
+        with shared.lock:
+            if shared.queue is None:
                 try:
                     import vllm
                 except ImportError as error:
@@ -68,11 +82,11 @@ class VLLMChatModel(InProcessChatModel):
                         "spec 'vllm:' needs vLLM on a GPU machine: pip install 'writer-r1[vllm]'"
                     ) from error
                 logger.info("starting vLLM engine for %s", self.model_id)
-                self._engine = vllm.LLM(model=self.model_id, **self.engine_kwargs)
-                self._queue = queue.Queue()
-                self._worker = threading.Thread(target=self._serve, name="writer-r1-vllm", daemon=True)
-                self._worker.start()
-            return self._queue
+                shared.llm = vllm.LLM(model=self.model_id, **self.engine_kwargs)
+                shared.queue = queue.Queue()
+                shared.worker = threading.Thread(target=self._serve, name="writer-r1-vllm", daemon=True)
+                shared.worker.start()
+            return shared.queue
 
     def _sampling_params(self, request: Request) -> Any:
         from vllm import SamplingParams
@@ -88,21 +102,30 @@ class VLLMChatModel(InProcessChatModel):
         )
 
     def _serve(self) -> None:
-        assert self._queue is not None
+        work = self._shared.queue
+        assert work is not None
         while True:
-            batch = [self._queue.get()]
+            batch = [work.get()]
             try:
                 while len(batch) < self.max_batch_size:
-                    batch.append(self._queue.get(timeout=self.batch_window_s))
+                    batch.append(work.get(timeout=self.batch_window_s))
             except queue.Empty:
                 pass
-            self._run_batch(batch)
+            # `LLM.chat` takes one set of chat-template arguments per call: one call per thinking setting.
+            by_thinking: dict[bool | None, list[_Pending]] = {}
+            for pending in batch:
+                by_thinking.setdefault(pending.enable_thinking, []).append(pending)
+            for thinking, group in by_thinking.items():
+                self._run_batch(group, thinking)
 
-    def _run_batch(self, batch: list[_Pending]) -> None:
+    def _run_batch(self, batch: list[_Pending], enable_thinking: bool | None = None) -> None:
         try:
             params = [self._sampling_params(pending.request) for pending in batch]
             conversations = [pending.request.conversation for pending in batch]
-            outputs = self._engine.chat(conversations, params, use_tqdm=False)
+            template = (
+                {"chat_template_kwargs": {"enable_thinking": enable_thinking}} if enable_thinking is not None else {}
+            )
+            outputs = self._shared.llm.chat(conversations, params, use_tqdm=False, **template)
             for pending, output in zip(batch, outputs, strict=True):
                 pending.future.set_result(output.outputs[0].text)
         except Exception as error:  # noqa: BLE001 - every waiting caller must be released
@@ -112,7 +135,7 @@ class VLLMChatModel(InProcessChatModel):
 
     def _submit(self, requests: list[Request]) -> list[concurrent.futures.Future[str]]:
         work = self._ensure_started()
-        pending = [_Pending(request) for request in requests]
+        pending = [_Pending(request, self.enable_thinking) for request in requests]
         for item in pending:
             work.put(item)
         return [item.future for item in pending]
@@ -121,6 +144,6 @@ class VLLMChatModel(InProcessChatModel):
         return [future.result() for future in self._submit(requests)]
 
     async def acomplete(self, requests: list[Request]) -> list[str]:
-        if self._queue is None:  # starting the engine blocks for a while: not on the event loop
+        if self._shared.queue is None:  # starting the engine blocks for a while: not on the event loop
             await asyncio.to_thread(self._ensure_started)
         return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in self._submit(requests))))

@@ -79,9 +79,18 @@ def test_hf_spec_loads_nothing_until_used(tmp_path) -> None:
     assert out == ["False", "False"]
 
 
-def _stand_in_vllm(monkeypatch, batches: list, seconds_per_batch: float = 0.0) -> None:
+def _stand_in_vllm(
+    monkeypatch,
+    batches: list,
+    seconds_per_batch: float = 0.0,
+    templates: list | None = None,
+    engines: list | None = None,
+) -> None:
     """vLLM cannot run here: a stand-in with `vllm.LLM`'s interface records what the backend asks of it."""
     import time
+
+    templates = [] if templates is None else templates
+    engines = [] if engines is None else engines
 
     class StructuredOutputsParams:
         def __init__(self, json=None):
@@ -94,10 +103,12 @@ def _stand_in_vllm(monkeypatch, batches: list, seconds_per_batch: float = 0.0) -
     class LLM:
         def __init__(self, model: str, **kwargs):
             self.model = model
+            engines.append(self)
 
-        def chat(self, conversations, sampling_params, use_tqdm=False):
+        def chat(self, conversations, sampling_params, use_tqdm=False, chat_template_kwargs=None):
             assert isinstance(sampling_params, list) and len(sampling_params) == len(conversations)
             batches.append((conversations, sampling_params))
+            templates.append(chat_template_kwargs)
             time.sleep(seconds_per_batch)  # the GPU's time: requests keep arriving meanwhile
             replies = []
             for params in sampling_params:
@@ -223,3 +234,42 @@ def test_default_model_without_anything_fails_in_seconds_from_the_cli(tmp_path) 
     assert time.monotonic() - started < 60
     assert "hf:Qwen/Qwen3-0.6B" in done.stderr and "--model fake" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_vllm_thinking_per_role_shares_one_engine_and_renders_each_setting(monkeypatch) -> None:
+    """A per-role copy (`with_thinking`) keeps its original's engine; each setting reaches the chat template."""
+    import asyncio
+
+    from writer_r1.core.thinking import with_thinking
+
+    batches: list = []
+    templates: list = []
+    engines: list = []
+    _stand_in_vllm(monkeypatch, batches, seconds_per_batch=0.05, templates=templates, engines=engines)
+    base = load_chat_model("vllm:tiny", batch_window_s=0.05)
+    judge, inducer = with_thinking(base, False), with_thinking(base, True)
+
+    async def mixed() -> list:
+        calls = [judge.ainvoke([HumanMessage(f"j{i}")]) for i in range(4)]
+        calls += [inducer.ainvoke([HumanMessage(f"i{i}")]) for i in range(4)]
+        return await asyncio.gather(*calls)
+
+    assert len(asyncio.run(mixed())) == 8
+    assert len(engines) == 1, "a copy for another role must not start a second engine"
+    by_setting = {}
+    for (conversations, _), template in zip(batches, templates, strict=True):
+        setting = (template or {}).get("enable_thinking")
+        by_setting.setdefault(setting, []).extend(c[0]["content"] for c in conversations)
+    assert sorted(by_setting[False]) == [f"j{i}" for i in range(4)]
+    assert sorted(by_setting[True]) == [f"i{i}" for i in range(4)]
+    assert base.invoke("plain").content and templates[-1] is None  # no setting: the template's default
+
+
+def test_thinking_is_part_of_the_cache_identity() -> None:
+    from writer_r1.core.models import model_identity
+    from writer_r1.core.thinking import with_thinking
+
+    chat = load_chat_model("openai:m", base_url="http://127.0.0.1:9/v1")
+    on, off = with_thinking(chat, True), with_thinking(chat, False)
+    assert len({model_identity(chat), model_identity(on), model_identity(off)}) == 3
+    assert model_identity(chat) == model_identity(load_chat_model("openai:m", base_url="http://127.0.0.1:9/v1"))
