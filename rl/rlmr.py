@@ -33,8 +33,8 @@ constraint, so among violators of equal quality more failures rank lower (the gu
 computed on these adjusted values, so they still hold). A group with no compliant completion has
 nothing to be below: it falls back to `w_i − fallback_penalty·u_g·failures_i`. A group where every
 completion complies gets `r = w`. When a group's spread is 0 (all known qualities equal) its unit is
-the spread of the whole batch, else 1; it never falls below `1e-9·max|w|`, so a shift that is tiny next
-to the qualities' magnitude is never lost to rounding. Qualities beyond ±1e150 are refused.
+the spread of the whole batch, else 1; it never falls below `1e-9·max|w|` nor below 1e-150, so a shift that is
+tiny next to the qualities' magnitude (or subnormal) is never lost to rounding. Qualities beyond ±1e150 are refused.
 
 Unknown quality (`None`, a judge failure). TRL turns a None reward into NaN, leaves it out of the
 group's (nan-aware) mean and std, and gives it a zero advantage — when this is the only reward function.
@@ -68,6 +68,7 @@ MixMode = Literal["below_mean", "below_compliant"]
 MIX_MODES: tuple[MixMode, ...] = ("below_mean", "below_compliant")
 MAX_QUALITY = 1e150
 _ROUNDING_GUARD = 1e-9
+MIN_UNIT = 1e-150
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def _spread(values: Sequence[float]) -> float:
 
 def _unit(known: Sequence[float], batch_spread: float) -> float:
     """The group's quality unit: its spread, else the batch's, else 1; never below the rounding guard."""
-    guard = _ROUNDING_GUARD * max((abs(q) for q in known), default=0.0)
+    # A spread below MIN_UNIT counts as none: a subnormal unit (5e-324) loses the shift to rounding.
+    guard = max(_ROUNDING_GUARD * max((abs(q) for q in known), default=0.0), MIN_UNIT)
     spread = _spread(known)
     if spread > guard:
         return spread

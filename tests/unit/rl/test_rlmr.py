@@ -251,3 +251,13 @@ def test_fixed_weight_leaves_fluent_violators_ahead_where_rlmr_does_not() -> Non
     assert fixed[0] > sum(fixed) / 4
     mixed = rlmr_rewards(quality, passed, 4)
     assert mixed[0] < sum(mixed) / 4
+
+
+@pytest.mark.parametrize("mode", ["below_mean", "below_compliant"])
+def test_a_subnormal_spread_does_not_lose_the_shift_to_rounding(mode) -> None:
+    # Found by hypothesis: qualities 0 and 5e-324 (a subnormal spread) left a violator equal to the mean.
+    quality, passed = [0.0, 5e-324, None, 0.0], [False, False, False, True]
+    rewards = rlmr_rewards(quality, passed, num_generations=4, failures=[1, 1, 1, 0], mode=mode)
+    known = [r for r in rewards if r is not None]
+    mean = sum(known) / len(known)
+    assert all(r < mean for r, p in zip(rewards, passed, strict=True) if r is not None and not p)
