@@ -224,7 +224,9 @@ class Judge:
         self._pairwise_template_version = template_version("judge_pairwise", self.pairwise_template)
         self._enforced = supports_response_format(self.model)
         self._temperature = _judge_temperature(self.model, self.temperature)
-        self._direct = self.model if isinstance(self.model, OpenAICompatChat) and self.model.openai_api_base else None
+        model = self.model
+        direct = isinstance(model, OpenAICompatChat) and model.direct_judge and bool(model.openai_api_base)
+        self._direct: OpenAICompatChat | None = model if direct and isinstance(model, OpenAICompatChat) else None
         self._direct_payload = self._direct.direct_payload() if self._direct is not None else {}
         self._request_timeout = getattr(self.model, "request_timeout", None)
         if not isinstance(self._request_timeout, (int, float)):

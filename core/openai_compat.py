@@ -177,7 +177,11 @@ class OpenAICompatChat(ChatOpenAI):
 
     Every LangChain use (invoke, stream, callbacks, tracing) is `ChatOpenAI`'s own. `direct_payload()` is
     the request body its settings imply (model, max tokens, extra body ...), without messages.
+    `direct_judge=False` makes the judge call it through LangChain instead (callbacks and usage see the
+    calls; `ReflectiveChatModel` does this so tracers and its token budget see every inner call).
     """
+
+    direct_judge: bool = True
 
     def direct_transport(self) -> DirectChatTransport:
         if not self.openai_api_base:

@@ -115,11 +115,17 @@ async def detached(awaitable: Awaitable[T]) -> T:
 
 def loop_safe(model: Any) -> Any:
     """`model`, or for a `ChatOpenAI` on its default shared HTTP client a copy whose async connections are
-    kept per event loop (the shared client's pool is bound to the first loop that used it)."""
+    kept per event loop (the shared client's pool is bound to the first loop that used it). A model from an
+    `openai:` spec is judged through LangChain here (`direct_judge=False`), so callbacks see every call."""
     try:
         from langchain_openai.chat_models.base import BaseChatOpenAI
     except ImportError:  # pragma: no cover - langchain-openai is a base dependency
         return model
+    from writer_r1.core.openai_compat import OpenAICompatChat
+
+    if isinstance(model, OpenAICompatChat) and model.direct_judge:
+        # Inside the wrapper every call goes through LangChain, so tracers and the token budget see the judge.
+        model = model.model_copy(update={"direct_judge": False})
     if not isinstance(model, BaseChatOpenAI) or model.http_async_client is not None or model.openai_proxy:
         return model
     from writer_r1.core.openai_compat import loop_safe_async_client

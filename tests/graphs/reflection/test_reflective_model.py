@@ -244,3 +244,25 @@ def test_empty_conversation_is_an_error(roles, criteria) -> None:
 
     with pytest.raises(UserError, match="no text"):
         wrapper(scripted(roles), criteria).invoke([HumanMessage("   ")])
+
+
+def test_a_spec_built_model_is_judged_where_callbacks_and_usage_see_it(make_loopback, criteria) -> None:
+    # `load_chat_model("openai:...")` is judged over a direct transport elsewhere; inside the wrapper the judge's
+    # calls must count in the summed usage (the token budget) like every other inner call.
+    from writer_r1.core.models import load_chat_model
+    from writer_r1.testing import fake_responder
+
+    replies: list[str] = []
+
+    def recording(request):
+        replies.append(fake_responder(request))
+        return replies[-1]
+
+    server = make_loopback(responder=recording)
+    base = load_chat_model("openai:loopback-model", base_url=server.base_url)
+    wrapper = ReflectiveChatModel(base=base, criteria=criteria, constraints=[], max_iterations=1, target_score=1.0)
+    reply = wrapper.invoke("Write a toast")
+    judged = [r for r in server.requests if "response_format" in r]
+    assert judged, "the judge's calls reached the server"
+    assert reply.usage_metadata["output_tokens"] == sum(len(text.split()) for text in replies)
+    assert base.direct_judge  # the caller's model is untouched
